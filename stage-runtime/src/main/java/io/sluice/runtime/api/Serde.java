@@ -1,0 +1,25 @@
+package io.sluice.runtime.api;
+
+/**
+ * Turns a key or value into the bytes of an event and back. Implementations must be thread-safe
+ * (one instance may serve several subtasks) and should not keep per-call state.
+ *
+ * @param <T> the type it handles
+ */
+public interface Serde<T> {
+  /** Encodes a value; null encodes as empty bytes by convention of the built-in serdes. */
+  byte[] serialize(T value);
+
+  /**
+   * Decodes bytes from an event.
+   *
+   * @throws SerdeException when the bytes are not a valid encoding; the runtime sends the event to
+   *     the dead-letter output with the exception's message
+   */
+  T deserialize(byte[] bytes);
+
+  /** The media type written to {@code Event.content_type}; "" for none. */
+  default String contentType() {
+    return "";
+  }
+}
