@@ -30,7 +30,7 @@ public final class KeyGroups {
 
   /** The key group of a key given as a byte-string view, avoiding a copy where possible. */
   public static int keyGroup(com.google.protobuf.ByteString key, int maxParallelism) {
-    return keyGroup(key.toByteArray(), maxParallelism);
+    return Integer.remainderUnsigned(MURMUR3.hashBytes(key.asReadOnlyByteBuffer()).asInt(), maxParallelism);
   }
 
   /** The key groups instance {@code index} of {@code parallelism} owns. */

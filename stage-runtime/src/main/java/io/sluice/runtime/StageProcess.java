@@ -1,0 +1,351 @@
+package io.sluice.runtime;
+
+import io.grpc.BindableService;
+import io.grpc.Server;
+import io.grpc.Status;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.util.MutableHandlerRegistry;
+import io.sluice.proto.v1.Command;
+import io.sluice.proto.v1.Endpoint;
+import io.sluice.proto.v1.InstanceMetrics;
+import io.sluice.proto.v1.InstanceState;
+import io.sluice.proto.v1.Register;
+import io.sluice.proto.v1.Registered;
+import io.sluice.proto.v1.RouteUpdate;
+import io.sluice.proto.v1.StageReport;
+import io.sluice.proto.v1.StateChange;
+import io.sluice.runtime.api.StageConfig;
+import io.sluice.runtime.api.StageDefinition;
+import io.sluice.runtime.api.StageFactory;
+import io.sluice.runtime.internal.control.ControlClient;
+import io.sluice.runtime.internal.exchange.ChannelPool;
+import io.sluice.runtime.internal.exchange.ExchangeService;
+import io.sluice.runtime.internal.exchange.ExchangeSettings;
+import io.sluice.runtime.internal.metrics.ProcessMemory;
+import io.sluice.runtime.internal.metrics.TaskMetrics;
+import io.sluice.runtime.internal.routing.OutputRouter;
+import io.sluice.runtime.internal.sink.EgressStageFactory;
+import io.sluice.runtime.internal.source.IngestEndpoint;
+import io.sluice.runtime.internal.task.Mailbox;
+import io.sluice.runtime.internal.task.OperatorRunner;
+import io.sluice.runtime.internal.task.Subtask;
+import io.sluice.runtime.internal.task.SubtaskState;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.Map;
+import java.util.ServiceLoader;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.logging.Logger;
+
+/**
+ * One stage instance as an OS process: a gRPC server (data plane, health, and the ingest or egress
+ * service for those types), a control stream to the coordinator, and one subtask.
+ *
+ * <p>Start-up: bind the server, register with the coordinator (which answers with the stage's
+ * type and settings), build the operator, serve, then run until every input has ended and every
+ * output acknowledged its end (a drain), or until stopped.
+ *
+ * <p>Threading: {@link #start} and {@link #awaitTermination} from one thread; {@link #close} from
+ * any.
+ */
+public final class StageProcess implements AutoCloseable {
+  private static final Logger LOG = Logger.getLogger(StageProcess.class.getName());
+
+  /**
+   * How to start.
+   *
+   * @param coordinatorTarget "host:port" of the coordinator
+   * @param stage the stage's name in the pipeline spec
+   * @param requestedIndex the replica index to ask for; -1 lets the coordinator pick
+   * @param bindHost the address to listen on
+   * @param port the port to listen on; 0 picks a free one
+   */
+  public record Options(String coordinatorTarget, String stage, int requestedIndex, String bindHost, int port) {
+    /** The host other processes reach this one at: SLUICE_ADVERTISE_HOST, else the bind host, else loopback. */
+    String advertisedHost() {
+      String env = System.getenv("SLUICE_ADVERTISE_HOST");
+      if (env != null && !env.isBlank()) {
+        return env;
+      }
+      if (bindHost == null || bindHost.isBlank() || bindHost.equals("0.0.0.0") || bindHost.equals("::")) {
+        return "127.0.0.1";
+      }
+      return bindHost;
+    }
+  }
+
+  private final Options options;
+  private final ScheduledExecutorService scheduler =
+      Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "sluice-control");
+        t.setDaemon(true);
+        return t;
+      });
+  private final MutableHandlerRegistry registry = new MutableHandlerRegistry();
+  private final HealthStatusManager health = new HealthStatusManager();
+  private final TaskMetrics metrics = new TaskMetrics();
+  private final CompletableFuture<Registered> registered = new CompletableFuture<>();
+  private final CountDownLatch terminated = new CountDownLatch(1);
+  private final Object routesLock = new Object();
+  // @GuardedBy("routesLock"): routes that arrive before the subtask exists are held here.
+  private RouteUpdate pendingRoutes;
+  // @GuardedBy("routesLock")
+  private Subtask subtask;
+  private Server server;
+  private ControlClient control;
+  private ChannelPool pool;
+  private ExchangeService exchange;
+  private volatile SubtaskState finalState;
+  private volatile String failure;
+
+  private StageProcess(Options options) {
+    this.options = options;
+  }
+
+  /** Starts the instance; returns once it is registered and serving. */
+  public static StageProcess start(Options options) throws IOException {
+    StageProcess p = new StageProcess(options);
+    p.boot();
+    return p;
+  }
+
+  private void boot() throws IOException {
+    ExchangeSettings defaults = ExchangeSettings.DEFAULTS;
+    server =
+        NettyServerBuilder.forAddress(new InetSocketAddress(options.bindHost(), options.port()))
+            // A fixed window (no BDP auto-tuning): the in-flight bytes per hop have a known bound.
+            .flowControlWindow(defaults.flowControlWindow())
+            .maxInboundMessageSize(defaults.maxMessageBytes())
+            // Callbacks only queue frames for the subtask: no thread hop per message.
+            .directExecutor()
+            .addService(health.getHealthService())
+            .fallbackHandlerRegistry(registry)
+            .build()
+            .start();
+    health.setStatus("", ServingStatus.NOT_SERVING);
+    Register register =
+        Register.newBuilder()
+            .setStage(options.stage())
+            .setRequestedIndex(options.requestedIndex())
+            .setEndpoint(Endpoint.newBuilder().setHost(options.advertisedHost()).setPort(server.getPort()))
+            .setPid(ProcessHandle.current().pid())
+            .setRuntime("java")
+            .build();
+    control = new ControlClient(options.coordinatorTarget(), scheduler, new CommandHandler(), this::sampleMetrics);
+    control.connect(register);
+    Registered r;
+    try {
+      r = registered.get(60, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while registering with the coordinator", e);
+    } catch (ExecutionException e) {
+      close();
+      throw new IOException("the coordinator at " + options.coordinatorTarget() + " refused stage '"
+          + options.stage() + "': " + e.getCause().getMessage(), e.getCause());
+    } catch (TimeoutException e) {
+      close();
+      throw new IOException("no answer from the coordinator at " + options.coordinatorTarget()
+          + " within 60 s; is it running?", e);
+    }
+    control.keepIndex(r.getIndex());
+    control.heartbeatEvery(r.getHeartbeatIntervalMillis() > 0 ? r.getHeartbeatIntervalMillis() : 1_000);
+    build(r);
+    health.setStatus("", ServingStatus.SERVING);
+    LOG.info(r.getInstanceId() + " (" + r.getStageType() + ") serving on port " + server.getPort());
+  }
+
+  private void build(Registered r) {
+    StageConfig config = StageConfig.fromJson(options.stage(), r.getStageConfigJson(), Path.of(r.getBaseDir()));
+    StageFactory factory = factories().get(r.getStageType());
+    if (factory == null) {
+      throw new IllegalStateException("no stage type '" + r.getStageType() + "' on this process's classpath; known: "
+          + factories().keySet());
+    }
+    StageDefinition<?, ?, ?, ?> definition = factory.create(config);
+    ExchangeSettings settings = ExchangeSettings.from(config);
+    Mailbox mailbox = new Mailbox(System::nanoTime);
+    pool = new ChannelPool(settings);
+    OutputRouter router =
+        new OutputRouter(r.getPipeline(), options.stage(), r.getInstanceId(), r.getIndex(), settings, mailbox, metrics, pool);
+    OperatorRunner<?, ?, ?, ?> runner =
+        newRunner(r, definition, router, mailbox);
+    boolean source = factory.role() == StageFactory.Role.SOURCE;
+    IngestEndpoint ingest = null;
+    if (source) {
+      ingest = new IngestEndpoint(r.getPipeline(), r.getInstanceId(), settings.credits(), mailbox, Clock.systemUTC(), metrics);
+    }
+    Subtask task =
+        new Subtask(
+            r.getInstanceId(), mailbox, runner, router, metrics, this::stateChanged, source, ingest,
+            config.doubleValue("maxRate", 0));
+    if (ingest != null) {
+      ingest.bind(task);
+      registry.addService(ingest);
+    } else {
+      exchange = new ExchangeService(r.getPipeline(), r.getInstanceId(), settings.credits(), mailbox, task::attach);
+      registry.addService(exchange);
+    }
+    BindableService egress = EgressStageFactory.serviceFor(runner.operator(), mailbox);
+    if (egress != null) {
+      registry.addService(egress);
+    }
+    synchronized (routesLock) {
+      subtask = task;
+      if (pendingRoutes != null) {
+        task.applyRoutes(pendingRoutes);
+        pendingRoutes = null;
+      }
+    }
+    Thread t = new Thread(task, "subtask-" + r.getInstanceId());
+    t.start();
+  }
+
+  private <KIn, VIn, KOut, VOut> OperatorRunner<KIn, VIn, KOut, VOut> newRunner(
+      Registered r, StageDefinition<KIn, VIn, KOut, VOut> definition, OutputRouter router, Mailbox mailbox) {
+    return new OperatorRunner<>(
+        options.stage(), r.getInstanceId(), r.getIndex(), definition, router::emit, mailbox, Clock.systemUTC(), metrics);
+  }
+
+  /** Every stage type on the classpath, by type name. */
+  public static Map<String, StageFactory> factories() {
+    Map<String, StageFactory> m = new TreeMap<>();
+    for (StageFactory f : ServiceLoader.load(StageFactory.class)) {
+      m.put(f.type(), f);
+    }
+    return m;
+  }
+
+  private void stateChanged(SubtaskState state, String reason) {
+    InstanceState reported = switch (state) {
+      case CREATED, RUNNING -> InstanceState.INSTANCE_STATE_RUNNING;
+      case CLOSING -> InstanceState.INSTANCE_STATE_DRAINING;
+      case FINISHED -> InstanceState.INSTANCE_STATE_FINISHED;
+      case STOPPED -> InstanceState.INSTANCE_STATE_DEAD;
+    };
+    control.send(StageReport.newBuilder().setMetrics(sampleMetrics()).build());
+    control.send(StageReport.newBuilder()
+        .setState(StateChange.newBuilder().setState(reported).setReason(reason))
+        .build());
+    if (state == SubtaskState.FINISHED || state == SubtaskState.STOPPED) {
+      finalState = state;
+      terminated.countDown();
+    }
+  }
+
+  private InstanceMetrics sampleMetrics() {
+    return InstanceMetrics.newBuilder()
+        .setRecordsIn(metrics.recordsIn())
+        .setRecordsOut(metrics.recordsOut())
+        .setBytesIn(metrics.bytesIn())
+        .setBytesOut(metrics.bytesOut())
+        .setDeadLetters(metrics.deadLetters())
+        .setBusyMillis(metrics.busyMillis())
+        .setBackpressuredMillis(metrics.backpressuredMillis())
+        .setIdleMillis(metrics.idleMillis())
+        .setInboxDepth(metrics.inboxDepth())
+        .setSampledAtMillis(System.currentTimeMillis())
+        .setHeapUsedBytes(ProcessMemory.heapUsed())
+        .setDirectUsedBytes(ProcessMemory.directUsed())
+        .setRssBytes(ProcessMemory.rss())
+        .build();
+  }
+
+  /** The port the gRPC server listens on. */
+  public int port() {
+    return server.getPort();
+  }
+
+  /**
+   * Blocks until the instance finished (every input ended, every output acknowledged) or stopped.
+   *
+   * @return 0 after a clean finish, 1 otherwise
+   */
+  public int awaitTermination() throws InterruptedException {
+    terminated.await();
+    close();
+    return finalState == SubtaskState.FINISHED && failure == null ? 0 : 1;
+  }
+
+  @Override
+  public void close() {
+    health.enterTerminalState();
+    if (exchange != null) {
+      exchange.shutdown();
+    }
+    synchronized (routesLock) {
+      if (subtask != null && finalState == null) {
+        subtask.stop("process closing");
+      }
+    }
+    if (control != null) {
+      control.close();
+    }
+    if (server != null) {
+      server.shutdown();
+      try {
+        if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
+          server.shutdownNow();
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        server.shutdownNow();
+      }
+    }
+    if (pool != null) {
+      pool.close();
+    }
+    scheduler.shutdownNow();
+    terminated.countDown();
+  }
+
+  /** Commands from the coordinator, on gRPC's executor: hand them to the subtask. */
+  private final class CommandHandler implements ControlClient.Handler {
+    @Override
+    public void onCommand(Command c) {
+      switch (c.getKindCase()) {
+        case REGISTERED -> registered.complete(c.getRegistered());
+        case ROUTES -> {
+          synchronized (routesLock) {
+            if (subtask == null) {
+              pendingRoutes = c.getRoutes();
+            } else {
+              subtask.applyRoutes(c.getRoutes());
+            }
+          }
+        }
+        case DRAIN -> withSubtask(s -> s.drain(c.getDrain().getReason()));
+        case STOP -> withSubtask(s -> s.stop("stopped by the coordinator: " + c.getStop().getReason()));
+        default -> LOG.fine("command not handled yet: " + c.getKindCase());
+      }
+    }
+
+    @Override
+    public void onDisconnected(Status status) {
+      if (!registered.isDone()) {
+        registered.completeExceptionally(status.asRuntimeException());
+      }
+    }
+
+    private void withSubtask(java.util.function.Consumer<Subtask> action) {
+      Subtask s;
+      synchronized (routesLock) {
+        s = subtask;
+      }
+      if (s != null) {
+        action.accept(s);
+      }
+    }
+  }
+}

@@ -1,0 +1,197 @@
+package io.sluice.runtime.internal.exchange;
+
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import io.sluice.proto.v1.ChannelOpen;
+import io.sluice.proto.v1.EndAck;
+import io.sluice.proto.v1.Feedback;
+import io.sluice.proto.v1.Frame;
+import io.sluice.proto.v1.StageServiceGrpc;
+import io.sluice.runtime.internal.task.InputChannel;
+import io.sluice.runtime.internal.task.Mailbox;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The receiving end of the data plane: serves {@code StageService.Exchange}.
+ *
+ * <p>Flow control is manual: the call asks gRPC for one message per free slot of the channel's
+ * bounded queue, and for one more each time the subtask has processed a frame. Until then gRPC does
+ * not read the stream, its HTTP/2 window stays closed and the sender's {@code isReady()} turns
+ * false: that is the backpressure.
+ *
+ * <p>Threading: gRPC callbacks run on the transport thread (the server uses {@code
+ * directExecutor()}); they only validate the first frame and queue frames, never block.
+ */
+public final class ExchangeService extends StageServiceGrpc.StageServiceImplBase {
+  private static final Logger LOG = Logger.getLogger(ExchangeService.class.getName());
+
+  /** Receives newly opened channels; called on a transport thread, must not block. */
+  public interface Acceptor {
+    void accept(InputChannel channel, ChannelOpen open);
+  }
+
+  private final String pipeline;
+  private final String instanceId;
+  private final int credits;
+  private final Mailbox mailbox;
+  private final Acceptor acceptor;
+  private volatile boolean shuttingDown;
+
+  public ExchangeService(
+      String pipeline, String instanceId, int credits, Mailbox mailbox, Acceptor acceptor) {
+    this.pipeline = pipeline;
+    this.instanceId = instanceId;
+    this.credits = credits;
+    this.mailbox = mailbox;
+    this.acceptor = acceptor;
+  }
+
+  /** New streams are refused with UNAVAILABLE from now on. */
+  public void shutdown() {
+    shuttingDown = true;
+  }
+
+  @Override
+  public StreamObserver<Frame> exchange(StreamObserver<Feedback> responseObserver) {
+    ServerCallStreamObserver<Feedback> call = (ServerCallStreamObserver<Feedback>) responseObserver;
+    call.disableAutoRequest();
+    if (shuttingDown) {
+      call.onError(
+          Status.UNAVAILABLE
+              .withDescription(instanceId + " is shutting down; send to the instances in your next routes")
+              .asRuntimeException());
+      return new Discard();
+    }
+    call.request(1); // the ChannelOpen frame
+    return new StreamObserver<>() {
+      private volatile ServerChannel channel;
+
+      {
+        // Must be set before this observer is returned to gRPC.
+        call.setOnCancelHandler(() -> {
+          ServerChannel c = channel;
+          if (c != null) {
+            c.fail(new IllegalStateException(c.name() + ": sender cancelled"));
+          }
+        });
+      }
+
+      @Override
+      public void onNext(Frame frame) {
+        if (channel == null) {
+          open(frame);
+          return;
+        }
+        if (frame.hasEnd()) {
+          channel.endReceived = true;
+        }
+        channel.offer(frame);
+      }
+
+      private void open(Frame frame) {
+        if (!frame.hasOpen()) {
+          call.onError(
+              Status.INVALID_ARGUMENT
+                  .withDescription(
+                      "the first frame of an Exchange stream must be 'open' (ChannelOpen), got "
+                          + frame.getKindCase())
+                  .asRuntimeException());
+          return;
+        }
+        ChannelOpen open = frame.getOpen();
+        if (!open.getPipeline().equals(pipeline) || !open.getToInstance().equals(instanceId)) {
+          call.onError(
+              Status.FAILED_PRECONDITION
+                  .withDescription(
+                      "this is instance '" + instanceId + "' of pipeline '" + pipeline
+                          + "', but the stream is for '" + open.getToInstance() + "' of '"
+                          + open.getPipeline() + "': refresh routes from the coordinator")
+                  .asRuntimeException());
+          return;
+        }
+        String name = open.getFromInstance() + " → " + instanceId
+            + (open.getOutput().isEmpty() ? "" : " [" + open.getOutput() + "]");
+        ServerChannel c = new ServerChannel(name, credits, mailbox, call);
+        channel = c;
+        acceptor.accept(c, open);
+        call.request(credits);
+      }
+
+      @Override
+      public void onError(Throwable t) {
+        if (channel != null) {
+          channel.fail(t);
+        }
+      }
+
+      @Override
+      public void onCompleted() {
+        if (channel != null) {
+          channel.senderHalfClosed();
+        }
+      }
+    };
+  }
+
+  /** The subtask's view of one inbound Exchange stream. */
+  private static final class ServerChannel extends InputChannel {
+    private final ServerCallStreamObserver<Feedback> call;
+    // Set on the transport thread when the EndOfStream frame arrives (before it is processed).
+    private volatile boolean endReceived;
+
+    ServerChannel(String name, int credits, Mailbox mailbox, ServerCallStreamObserver<Feedback> call) {
+      super(name, credits, mailbox);
+      this.call = call;
+    }
+
+    void senderHalfClosed() {
+      if (!endReceived) {
+        fail(new IllegalStateException(name() + ": sender half-closed without EndOfStream"));
+      }
+    }
+
+    @Override
+    public void release() {
+      call.request(1);
+    }
+
+    @Override
+    public void acknowledgeEnd(long eventsReceived) {
+      synchronized (call) {
+        try {
+          call.onNext(Feedback.newBuilder()
+              .setEndAck(EndAck.newBuilder().setEventsReceived(eventsReceived))
+              .build());
+          call.onCompleted();
+        } catch (RuntimeException e) {
+          // The sender went away after sending its end; nothing is lost on our side.
+          LOG.log(Level.FINE, name() + ": could not acknowledge end", e);
+        }
+      }
+    }
+
+    @Override
+    public void abort(String reason) {
+      synchronized (call) {
+        try {
+          call.onError(Status.ABORTED.withDescription(reason).asRuntimeException());
+        } catch (RuntimeException e) {
+          LOG.log(Level.FINE, name() + ": could not abort", e);
+        }
+      }
+    }
+  }
+
+  private static final class Discard implements StreamObserver<Frame> {
+    @Override
+    public void onNext(Frame value) {}
+
+    @Override
+    public void onError(Throwable t) {}
+
+    @Override
+    public void onCompleted() {}
+  }
+}
