@@ -27,6 +27,8 @@ import io.sluice.runtime.internal.metrics.ProcessMemory;
 import io.sluice.runtime.internal.metrics.TaskMetrics;
 import io.sluice.runtime.internal.routing.OutputRouter;
 import io.sluice.runtime.internal.sink.EgressStageFactory;
+import io.sluice.runtime.internal.source.GeneratorSource;
+import io.sluice.runtime.internal.source.GeneratorStageFactory;
 import io.sluice.runtime.internal.source.IngestEndpoint;
 import io.sluice.runtime.internal.task.Mailbox;
 import io.sluice.runtime.internal.task.OperatorRunner;
@@ -183,14 +185,24 @@ public final class StageProcess implements AutoCloseable {
         newRunner(r, definition, router, mailbox);
     boolean source = factory.role() == StageFactory.Role.SOURCE;
     IngestEndpoint ingest = null;
-    if (source) {
+    GeneratorSource generator = null;
+    Subtask.ItemHandler sourceHandler = null;
+    double maxRate = config.doubleValue("maxRate", 0);
+    if (r.getStageType().equals(GeneratorStageFactory.TYPE)) {
+      GeneratorStageFactory.Settings gs = GeneratorStageFactory.settings(config);
+      generator = new GeneratorSource(gs, r.getInstanceId(), Clock.systemUTC(), metrics);
+      sourceHandler = generator;
+      maxRate = gs.rate();
+    } else if (source) {
       ingest = new IngestEndpoint(r.getPipeline(), r.getInstanceId(), settings.credits(), mailbox, Clock.systemUTC(), metrics);
+      sourceHandler = ingest;
     }
     Subtask task =
         new Subtask(
-            r.getInstanceId(), mailbox, runner, router, metrics, this::stateChanged, source, ingest,
-            config.doubleValue("maxRate", 0));
-    if (ingest != null) {
+            r.getInstanceId(), mailbox, runner, router, metrics, this::stateChanged, source, sourceHandler, maxRate);
+    if (generator != null) {
+      generator.bind(task, mailbox);
+    } else if (ingest != null) {
       ingest.bind(task);
       registry.addService(ingest);
     } else {

@@ -96,9 +96,10 @@ public final class OperatorRunner<KIn, VIn, KOut, VOut> implements OperatorConte
         return;
       }
       operator.process(record);
-    } catch (RuntimeException e) {
+    } catch (Exception e) { // also checked exceptions thrown sneakily by user code
+      // Same rule as the test kit: the message, or the exception's class when it has none.
       String reason = e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
-      deadLetter(event, e.getClass().getSimpleName() + ": " + reason);
+      deadLetter(event, reason);
       if (deadLetterLogs++ < 5) {
         LOG.log(Level.WARNING, instanceId + ": operator failed on event " + event.getId(), e);
       }

@@ -1,0 +1,136 @@
+package io.sluice.runtime.internal.source;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
+import io.sluice.proto.v1.ChannelOpen;
+import io.sluice.proto.v1.Event;
+import io.sluice.runtime.internal.metrics.TaskMetrics;
+import io.sluice.runtime.internal.task.InputChannel;
+import io.sluice.runtime.internal.task.Mailbox;
+import io.sluice.runtime.internal.task.RawOperator;
+import io.sluice.runtime.internal.task.Subtask;
+import java.nio.ByteBuffer;
+import java.time.Clock;
+
+/**
+ * Drives a {@code generator} stage: a synthetic input channel that always has a batch to make
+ * (until {@code count} is reached), so the subtask's ordinary loop — which takes input only while
+ * every output is ready — paces it. With a {@code rate}, the subtask's token bucket holds it.
+ *
+ * <p>Threading: confined to the subtask thread.
+ */
+public final class GeneratorSource implements Subtask.ItemHandler {
+  private static final int BATCH = 256;
+
+  private final GeneratorStageFactory.Settings settings;
+  private final String instanceId;
+  private final Clock clock;
+  private final TaskMetrics metrics;
+  private final ByteString[] keys;
+  private final byte[] filler;
+  private Subtask subtask;
+  private long generated;
+
+  public GeneratorSource(
+      GeneratorStageFactory.Settings settings, String instanceId, Clock clock, TaskMetrics metrics) {
+    this.settings = settings;
+    this.instanceId = instanceId;
+    this.clock = clock;
+    this.metrics = metrics;
+    this.keys = new ByteString[settings.keys()];
+    for (int i = 0; i < keys.length; i++) {
+      keys[i] = ByteString.copyFromUtf8("key-" + i);
+    }
+    this.filler = new byte[settings.payloadBytes()];
+    java.util.Arrays.fill(filler, (byte) 'x');
+  }
+
+  /** Attaches the synthetic channel to the subtask. Call before the subtask starts. */
+  public void bind(Subtask task, Mailbox mailbox) {
+    this.subtask = task;
+    task.attach(new Synthetic(mailbox), ChannelOpen.newBuilder().setFromInstance("generator").build());
+  }
+
+  @Override
+  public void handle(InputChannel channel, Object item, RawOperator.Emitter out) {
+    int n = (Integer) item;
+    long now = clock.millis();
+    for (int i = 0; i < n; i++) {
+      long seq = generated++;
+      out.emit("", Event.newBuilder()
+          .setId(instanceId + "-" + seq)
+          .setKey(keys[(int) (mix(seq) % keys.length)])
+          .setEventTime(now)
+          .setPayload(payload(seq))
+          .setContentType(settings.json() ? "application/json" : "application/octet-stream")
+          .build());
+    }
+    metrics.received(n, (long) n * settings.payloadBytes());
+    subtask.consumeTokens(n);
+  }
+
+  private ByteString payload(long seq) {
+    if (settings.json()) {
+      String json = "{\"seq\":" + seq + ",\"key\":\"key-" + (mix(seq) % keys.length) + "\",\"pad\":\"";
+      int pad = Math.max(0, settings.payloadBytes() - json.length() - 2);
+      return ByteString.copyFromUtf8(json + "x".repeat(pad) + "\"}");
+    }
+    byte[] b = filler.clone();
+    ByteBuffer.wrap(b).putLong(System.nanoTime());
+    return UnsafeByteOperations.unsafeWrap(b);
+  }
+
+  private static long mix(long x) {
+    // SplitMix64 finaliser: spreads sequential numbers over the key space deterministically.
+    x = (x ^ (x >>> 30)) * 0xbf58476d1ce4e5b9L;
+    x = (x ^ (x >>> 27)) * 0x94d049bb133111ebL;
+    return (x ^ (x >>> 31)) & Long.MAX_VALUE;
+  }
+
+  @Override
+  public void channelClosed(InputChannel channel, Throwable failure) {
+    subtask.drain("generated " + generated + " events");
+  }
+
+  /** Always has the next batch to make, until the count is reached. */
+  private final class Synthetic extends InputChannel {
+    Synthetic(Mailbox mailbox) {
+      super("generator " + instanceId, 1, mailbox);
+    }
+
+    private long remaining() {
+      return settings.count() == 0 ? Long.MAX_VALUE : settings.count() - generated;
+    }
+
+    @Override
+    public boolean hasItems() {
+      return remaining() > 0;
+    }
+
+    @Override
+    public Object poll() {
+      return (int) Math.min(BATCH, remaining());
+    }
+
+    @Override
+    public int depth() {
+      return hasItems() ? 1 : 0;
+    }
+
+    @Override
+    public Throwable failureAfterDrain() {
+      return remaining() > 0 ? null : EXHAUSTED;
+    }
+
+    @Override
+    public void release() {}
+
+    @Override
+    public void acknowledgeEnd(long eventsReceived) {}
+
+    @Override
+    public void abort(String reason) {}
+  }
+
+  private static final Throwable EXHAUSTED = new IllegalStateException("generator reached its count");
+}

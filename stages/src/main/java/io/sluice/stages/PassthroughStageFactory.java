@@ -1,0 +1,46 @@
+package io.sluice.stages;
+
+import io.sluice.runtime.api.Operator;
+import io.sluice.runtime.api.OperatorContext;
+import io.sluice.runtime.api.Record;
+import io.sluice.runtime.api.Serdes;
+import io.sluice.runtime.api.StageConfig;
+import io.sluice.runtime.api.StageDefinition;
+import io.sluice.runtime.api.StageFactory;
+
+/**
+ * {@code type: passthrough}: forwards every event unchanged, with byte serdes so that nothing is
+ * decoded or re-encoded. The identity stage for benchmarks and for measuring a hop's cost. No
+ * settings.
+ *
+ * <p>Stateless and thread-safe; each operator it makes is confined to its subtask's thread.
+ */
+public final class PassthroughStageFactory implements StageFactory {
+  /** The spec's {@code type:} value. */
+  public static final String TYPE = "passthrough";
+
+  @Override
+  public String type() {
+    return TYPE;
+  }
+
+  @Override
+  public StageDefinition<byte[], byte[], byte[], byte[]> create(StageConfig config) {
+    return StageDefinition.of(Serdes.bytes(), Serdes.bytes(), Serdes.bytes(), Serdes.bytes(), Passthrough::new);
+  }
+
+  private static final class Passthrough implements Operator<byte[], byte[], byte[], byte[]> {
+    private OperatorContext<byte[], byte[]> context;
+
+    @Override
+    public void init(OperatorContext<byte[], byte[]> context) {
+      this.context = context;
+    }
+
+    @Override
+    public void process(Record<byte[], byte[]> record) {
+      // The same object, so the runtime forwards the original bytes.
+      context.forward(record);
+    }
+  }
+}
