@@ -338,6 +338,7 @@ public final class StageProcess implements AutoCloseable {
           }
         }
         case DRAIN -> withSubtask(s -> s.drain(c.getDrain().getReason()));
+        case SET_MAX_RATE -> withSubtask(s -> s.setMaxRate(c.getSetMaxRate().getEventsPerSecond()));
         case STOP -> withSubtask(s -> s.stop("stopped by the coordinator: " + c.getStop().getReason()));
         default -> LOG.fine("command not handled yet: " + c.getKindCase());
       }

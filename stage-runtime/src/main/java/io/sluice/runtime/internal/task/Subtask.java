@@ -59,7 +59,7 @@ public final class Subtask implements Runnable {
   private final Listener listener;
   private final boolean source;
   private final ItemHandler itemHandler;
-  private final double maxRatePerSecond;
+  private double maxRatePerSecond;
 
   private volatile SubtaskState state = SubtaskState.CREATED;
   private final List<InputChannel> inputs = new ArrayList<>();
@@ -127,6 +127,18 @@ public final class Subtask implements Runnable {
         if (itemHandler != null) {
           itemHandler.drain();
         }
+      }
+    });
+  }
+
+  /** Changes the input rate cap (events/s, 0 = none), live. Any thread. */
+  public void setMaxRate(double eventsPerSecond) {
+    mailbox.execute(() -> {
+      LOG.info(instanceId + ": max rate " + (eventsPerSecond > 0 ? eventsPerSecond + " events/s" : "removed"));
+      maxRatePerSecond = eventsPerSecond;
+      tokens = Math.min(tokens, eventsPerSecond);
+      if (eventsPerSecond <= 0) {
+        tokens = 0;
       }
     });
   }

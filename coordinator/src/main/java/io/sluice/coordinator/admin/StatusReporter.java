@@ -1,0 +1,110 @@
+package io.sluice.coordinator.admin;
+
+import io.sluice.coordinator.lifecycle.PipelineLifecycle;
+import io.sluice.coordinator.registry.InstanceRegistry;
+import io.sluice.coordinator.registry.InstanceSnapshot;
+import io.sluice.coordinator.spec.Edge;
+import io.sluice.coordinator.spec.PipelineSpec;
+import io.sluice.coordinator.spec.StageSpec;
+import io.sluice.coordinator.watermark.GlobalWatermark;
+import io.sluice.proto.v1.InstanceMetrics;
+import io.sluice.proto.v1.InstanceState;
+import io.sluice.proto.v1.InstanceStatus;
+import io.sluice.proto.v1.KeyGroupRange;
+import io.sluice.proto.v1.PipelineStatus;
+import io.sluice.proto.v1.StageStatus;
+import io.sluice.proto.v1.Topology;
+import io.sluice.proto.v1.TopologyEdge;
+import io.sluice.proto.v1.TopologyStage;
+import io.sluice.runtime.partition.KeyGroups;
+import java.util.List;
+
+/**
+ * Builds {@link PipelineStatus} and {@link Topology} from the registry. Thread-safe: it only
+ * reads snapshots.
+ */
+public final class StatusReporter {
+  private final PipelineSpec spec;
+  private final InstanceRegistry registry;
+  private final PipelineLifecycle lifecycle;
+
+  public StatusReporter(InstanceRegistry registry, PipelineLifecycle lifecycle) {
+    this.spec = registry.spec();
+    this.registry = registry;
+    this.lifecycle = lifecycle;
+  }
+
+  public PipelineStatus status() {
+    long now = registry.nanoTime();
+    List<InstanceSnapshot> all = registry.instances();
+    PipelineStatus.Builder status = PipelineStatus.newBuilder()
+        .setPipeline(spec.name())
+        .setState(lifecycle.state().wireName())
+        .setGlobalWatermark(GlobalWatermark.of(all))
+        .setHeartbeatTimeoutMillis(spec.heartbeat().timeout().toMillis());
+    for (StageSpec stage : spec.stages()) {
+      int desired = registry.desiredParallelism(stage.name());
+      StageStatus.Builder s = StageStatus.newBuilder()
+          .setName(stage.name())
+          .setType(stage.type())
+          .setDesiredParallelism(desired)
+          .addAllInputs(stage.upstreamStages());
+      for (InstanceSnapshot instance : all) {
+        if (instance.stage().equals(stage.name())) {
+          s.addInstances(instance(instance, desired, now));
+        }
+      }
+      status.addStages(s);
+    }
+    return status.build();
+  }
+
+  public Topology topology() {
+    Topology.Builder topology = Topology.newBuilder().setPipeline(spec.name());
+    for (StageSpec stage : spec.stages()) {
+      topology.addStages(TopologyStage.newBuilder()
+          .setName(stage.name())
+          .setType(stage.type())
+          .setParallelism(registry.desiredParallelism(stage.name())));
+    }
+    for (Edge edge : spec.edges()) {
+      topology.addEdges(TopologyEdge.newBuilder()
+          .setFromStage(edge.fromStage())
+          .setOutput(edge.output())
+          .setToStage(edge.toStage())
+          .setPartitioning(edge.partitioning()));
+    }
+    return topology.build();
+  }
+
+  private InstanceStatus instance(InstanceSnapshot instance, int desired, long nowNanos) {
+    MetricRates rates = MetricRates.of(instance);
+    InstanceMetrics metrics = instance.latestMetrics().orElse(InstanceMetrics.getDefaultInstance());
+    KeyGroupRange keyGroups = instance.index() < desired
+        ? KeyGroups.rangeFor(instance.index(), desired, spec.maxParallelism())
+        : KeyGroupRange.getDefaultInstance();
+    boolean running = instance.state() == InstanceState.INSTANCE_STATE_RUNNING;
+    return InstanceStatus.newBuilder()
+        .setInstanceId(instance.instanceId())
+        .setIndex(instance.index())
+        .setState(instance.state())
+        .setEndpoint(instance.endpoint())
+        .setMetricsEndpoint(instance.metricsEndpoint())
+        .setPid(instance.pid())
+        .setRuntime(instance.runtime())
+        .setLastHeartbeatAgeMillis(Math.max(0, (nowNanos - instance.lastHeartbeatNanos()) / 1_000_000))
+        .setStateReason(running ? "" : instance.stateReason())
+        .setRecordsInPerSecond(rates.recordsInPerSecond())
+        .setRecordsOutPerSecond(rates.recordsOutPerSecond())
+        .setBusyRatio(rates.busyRatio())
+        .setBackpressuredRatio(rates.backpressuredRatio())
+        .setIdleRatio(rates.idleRatio())
+        .setRecordsIn(metrics.getRecordsIn())
+        .setRecordsOut(metrics.getRecordsOut())
+        .setDeadLetters(metrics.getDeadLetters())
+        .setWatermark(instance.watermark().map(w -> w.getWatermark()).orElse(GlobalWatermark.UNKNOWN))
+        .setInboxDepth(metrics.getInboxDepth())
+        .setKeyGroups(keyGroups)
+        .build();
+  }
+}

@@ -1,0 +1,2 @@
+/** The life of the pipeline as a whole: starting, running, degraded, draining, finished. */
+package io.sluice.coordinator.lifecycle;

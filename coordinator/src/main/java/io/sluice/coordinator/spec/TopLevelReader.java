@@ -1,0 +1,170 @@
+package io.sluice.coordinator.spec;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.sluice.runtime.api.ConfigException;
+import io.sluice.runtime.api.StageConfig;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Reads the pipeline-wide keys of a spec ({@code pipeline, coordinator, maxParallelism, heartbeat,
+ * checkpoints}); a problem leaves the default in place so reading goes on. Confined to the
+ * loading thread.
+ */
+final class TopLevelReader {
+  static final List<String> KEYS =
+      List.of("pipeline", "coordinator", "maxParallelism", "heartbeat", "checkpoints", "stages");
+  /** The largest key-group space (Flink's limit too). */
+  static final int MAX_MAX_PARALLELISM = 32_768;
+
+  private final YamlDocument doc;
+  private final Problems problems;
+  private final Path baseDir;
+
+  TopLevelReader(YamlDocument doc, Problems problems, Path baseDir) {
+    this.doc = doc;
+    this.problems = problems;
+    this.baseDir = baseDir;
+  }
+
+  void checkKeys(JsonNode root) {
+    checkKeys(root, "", Set.copyOf(KEYS), KEYS);
+  }
+
+  String pipelineName(JsonNode root) {
+    JsonNode name = root.get("pipeline");
+    if (name == null || name.isNull()) {
+      problems.add("", 1, "needs 'pipeline:' naming the pipeline");
+      return "";
+    }
+    if (!name.isValueNode() || name.asText().isBlank()) {
+      problems.add("", line("pipeline"), "'pipeline' must be a name, got: " + name);
+      return "";
+    }
+    return name.asText();
+  }
+
+  int coordinatorPort(JsonNode root) {
+    JsonNode coordinator = root.get("coordinator");
+    if (coordinator == null || coordinator.isNull()) {
+      return PipelineSpec.DEFAULT_COORDINATOR_PORT;
+    }
+    if (!isMapping(coordinator, "coordinator", "{port: 7000}")) {
+      return PipelineSpec.DEFAULT_COORDINATOR_PORT;
+    }
+    checkKeys(coordinator, "coordinator.", Set.of("port"), List.of("port"));
+    return intValue(
+        coordinator.get("port"), "coordinator.port", PipelineSpec.DEFAULT_COORDINATOR_PORT, 0,
+        65535);
+  }
+
+  int maxParallelism(JsonNode root) {
+    return intValue(
+        root.get("maxParallelism"),
+        "maxParallelism",
+        PipelineSpec.DEFAULT_MAX_PARALLELISM,
+        1,
+        MAX_MAX_PARALLELISM);
+  }
+
+  HeartbeatSpec heartbeat(JsonNode root) {
+    JsonNode heartbeat = root.get("heartbeat");
+    HeartbeatSpec defaults = HeartbeatSpec.DEFAULT;
+    if (heartbeat == null || heartbeat.isNull()
+        || !isMapping(heartbeat, "heartbeat", "{interval: 1s, timeout: 5s}")) {
+      return defaults;
+    }
+    checkKeys(heartbeat, "heartbeat.", Set.of("interval", "timeout"), List.of("interval", "timeout"));
+    Duration interval = duration(heartbeat.get("interval"), "heartbeat.interval", defaults.interval());
+    Duration timeout = duration(heartbeat.get("timeout"), "heartbeat.timeout", defaults.timeout());
+    if (timeout.compareTo(interval) <= 0) {
+      problems.add(
+          "",
+          line("heartbeat.timeout"),
+          "heartbeat.timeout (" + timeout.toMillis() + " ms) must be longer than"
+              + " heartbeat.interval (" + interval.toMillis() + " ms), or every instance is"
+              + " declared dead between two heartbeats");
+    }
+    return new HeartbeatSpec(interval, timeout);
+  }
+
+  Optional<CheckpointSpec> checkpoints(JsonNode root) {
+    JsonNode checkpoints = root.get("checkpoints");
+    if (checkpoints == null || checkpoints.isNull()
+        || !isMapping(checkpoints, "checkpoints", "{interval: 10s, dir: .sluice/checkpoints}")) {
+      return Optional.empty();
+    }
+    checkKeys(checkpoints, "checkpoints.", Set.of("interval", "dir"), List.of("interval", "dir"));
+    Duration interval =
+        duration(checkpoints.get("interval"), "checkpoints.interval", CheckpointSpec.DEFAULT_INTERVAL);
+    String dir = CheckpointSpec.DEFAULT_DIR;
+    JsonNode dirNode = checkpoints.get("dir");
+    if (dirNode != null && !dirNode.isNull()) {
+      if (dirNode.isTextual() && !dirNode.asText().isBlank()) {
+        dir = dirNode.asText();
+      } else {
+        problems.add("", line("checkpoints.dir"), "'checkpoints.dir' must be a path, got: " + dirNode);
+      }
+    }
+    return Optional.of(new CheckpointSpec(interval, baseDir.resolve(dir).normalize()));
+  }
+
+  private boolean isMapping(JsonNode node, String key, String example) {
+    if (node.isObject()) {
+      return true;
+    }
+    problems.add("", line(key), "'" + key + "' must be a mapping such as " + example + ", got: " + node);
+    return false;
+  }
+
+  private void checkKeys(JsonNode mapping, String prefix, Set<String> known, List<String> listed) {
+    for (Iterator<String> it = mapping.fieldNames(); it.hasNext(); ) {
+      String key = it.next();
+      if (!known.contains(key)) {
+        problems.add(
+            "",
+            line(prefix + key),
+            "unknown key '" + prefix + key + "' (known keys here: " + String.join(", ", listed)
+                + ")");
+      }
+    }
+  }
+
+  private int intValue(JsonNode node, String key, int defaultValue, int min, int max) {
+    if (node == null || node.isNull()) {
+      return defaultValue;
+    }
+    if (node.isIntegralNumber() && node.canConvertToInt()
+        && node.asInt() >= min && node.asInt() <= max) {
+      return node.asInt();
+    }
+    problems.add(
+        "", line(key), "'" + key + "' must be a whole number from " + min + " to " + max + ", got: " + node);
+    return defaultValue;
+  }
+
+  private Duration duration(JsonNode node, String key, Duration defaultValue) {
+    if (node == null || node.isNull()) {
+      return defaultValue;
+    }
+    try {
+      Duration d = StageConfig.parseDuration(key, node);
+      if (d.isZero()) {
+        problems.add("", line(key), "'" + key + "' must be longer than 0");
+        return defaultValue;
+      }
+      return d;
+    } catch (ConfigException e) {
+      problems.add("", line(key), e.getMessage());
+      return defaultValue;
+    }
+  }
+
+  private int line(String dottedKey) {
+    return doc.line(List.of(), dottedKey);
+  }
+}

@@ -1,0 +1,69 @@
+package io.sluice.coordinator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.ManagedChannel;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.health.v1.HealthGrpc;
+import io.sluice.coordinator.lifecycle.PipelineState;
+import io.sluice.coordinator.testing.InstanceClient;
+import io.sluice.coordinator.testing.Specs;
+import io.sluice.proto.v1.AdminServiceGrpc;
+import io.sluice.proto.v1.ControlServiceGrpc;
+import io.sluice.proto.v1.DrainRequest;
+import io.sluice.proto.v1.GetStatusRequest;
+import io.sluice.proto.v1.InstanceState;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/** The whole coordinator over real loopback sockets. */
+@Tag("integration")
+class CoordinatorServerTest {
+  @Test
+  void servesHealthControlAndAdminAndFinishesAfterADrain() throws Exception {
+    CoordinatorServer server = CoordinatorServer.start(Specs.parse("""
+        pipeline: p
+        stages:
+          - {name: in, type: ingest}
+          - {name: out, type: filter, from: in}
+        """), "127.0.0.1", 0);
+    ManagedChannel channel = Grpc.newChannelBuilderForAddress(
+        "127.0.0.1", server.port(), InsecureChannelCredentials.create()).build();
+    try {
+      HealthGrpc.HealthBlockingStub health = HealthGrpc.newBlockingStub(channel);
+      assertThat(health.check(HealthCheckRequest.getDefaultInstance()).getStatus())
+          .isEqualTo(ServingStatus.SERVING);
+      assertThat(health.check(HealthCheckRequest.newBuilder()
+          .setService(ControlServiceGrpc.SERVICE_NAME).build()).getStatus())
+          .isEqualTo(ServingStatus.SERVING);
+
+      InstanceClient in = InstanceClient.attach(channel);
+      in.registerAndAwait("in", 0);
+      in.nextRoutes();
+      InstanceClient out = InstanceClient.attach(channel);
+      out.registerAndAwait("out", 0);
+      out.nextRoutes();
+      in.nextRoutes(); // now with out-0 as its target
+      AdminServiceGrpc.AdminServiceBlockingStub admin = AdminServiceGrpc.newBlockingStub(channel);
+      assertThat(admin.getStatus(GetStatusRequest.getDefaultInstance()).getState())
+          .isEqualTo("running");
+
+      admin.drain(DrainRequest.newBuilder().setReason("test").build());
+      assertThat(in.next().hasDrain()).isTrue();
+      assertThat(server.state()).isEqualTo(PipelineState.DRAINING);
+      in.reportState(InstanceState.INSTANCE_STATE_FINISHED, "drained");
+      out.reportState(InstanceState.INSTANCE_STATE_FINISHED, "inputs ended");
+      assertThat(server.awaitFinished(Duration.ofSeconds(10))).isTrue();
+      assertThat(admin.getStatus(GetStatusRequest.getDefaultInstance()).getState())
+          .isEqualTo("finished");
+    } finally {
+      server.close();
+      channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+  }
+}

@@ -1,0 +1,286 @@
+package io.sluice.coordinator.control;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.grpc.Status;
+import io.sluice.coordinator.routing.RouteComputer;
+import io.sluice.coordinator.testing.InProcessCoordinator;
+import io.sluice.coordinator.testing.InstanceClient;
+import io.sluice.coordinator.testing.Specs;
+import io.sluice.proto.v1.Command;
+import io.sluice.proto.v1.InstanceState;
+import io.sluice.proto.v1.InstanceStatus;
+import io.sluice.proto.v1.KeyGroupRange;
+import io.sluice.proto.v1.OutputRoute;
+import io.sluice.proto.v1.Partitioning;
+import io.sluice.proto.v1.Registered;
+import io.sluice.proto.v1.RouteUpdate;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class ControlServiceImplTest {
+  private final InProcessCoordinator coordinator = new InProcessCoordinator(Specs.parse("""
+      pipeline: clicks
+      stages:
+        - {name: in, type: ingest}
+        - {name: buys, type: filter, from: in, replicas: 2, where: {field: $.action}}
+        - {name: per-user, type: count, from: buys}
+      """));
+
+  @AfterEach
+  void tearDown() throws InterruptedException {
+    coordinator.close();
+  }
+
+  private static KeyGroupRange range(int start, int end) {
+    return KeyGroupRange.newBuilder().setStart(start).setEnd(end).build();
+  }
+
+  private InstanceClient registered(String stage, int index) throws InterruptedException {
+    InstanceClient client = coordinator.attach();
+    client.registerAndAwait(stage, index);
+    client.nextRoutes();
+    return client;
+  }
+
+  /** in-0, buys-0, buys-1, per-user-0, each having taken its Registered and first routes. */
+  private InstanceClient[] registerAll() throws InterruptedException {
+    InstanceClient in = registered("in", 0);
+    InstanceClient b0 = registered("buys", 0);
+    InstanceClient b1 = registered("buys", 1);
+    InstanceClient pu = registered("per-user", 0);
+    for (InstanceClient c : new InstanceClient[] {in, b0, b1, pu}) {
+      c.pending(); // route pushes caused by the later registrations
+    }
+    return new InstanceClient[] {in, b0, b1, pu};
+  }
+
+  private InstanceState state(String instanceId) {
+    return coordinator.instanceStatus(instanceId).getState();
+  }
+
+  @Test
+  void registeredThenRoutesAndTheUpstreamIsReroutedWhenItsDownstreamRegisters() throws Exception {
+    InstanceClient in = coordinator.attach();
+    Registered reg = in.registerAndAwait("in", 0);
+    assertThat(reg.getPipeline()).isEqualTo("clicks");
+    assertThat(reg.getIndex()).isZero();
+    assertThat(reg.getStageType()).isEqualTo("ingest");
+    assertThat(reg.getHeartbeatIntervalMillis()).isEqualTo(1000);
+    assertThat(reg.getMaxParallelism()).isEqualTo(128);
+    assertThat(reg.getKeyGroups()).isEqualTo(range(0, 128));
+    assertThat(reg.getParallelism()).isEqualTo(1);
+    assertThat(reg.getBaseDir()).isEqualTo(coordinator.spec.baseDir().toString());
+
+    RouteUpdate first = in.nextRoutes();
+    assertThat(first.getOutputsCount()).isEqualTo(1);
+    OutputRoute toBuys = first.getOutputs(0);
+    assertThat(toBuys.getToStage()).isEqualTo("buys");
+    assertThat(toBuys.getPartitioning()).isEqualTo(Partitioning.PARTITIONING_ROUND_ROBIN);
+    assertThat(toBuys.getExpectedParallelism()).isEqualTo(2);
+    assertThat(toBuys.getTargetsList()).isEmpty();
+    // Its downstream is missing, so it may not run yet.
+    assertThat(state("in-0")).isEqualTo(InstanceState.INSTANCE_STATE_STARTING);
+
+    InstanceClient buys = coordinator.attach();
+    Registered buysReg = buys.registerAndAwait("buys", 1);
+    JsonNode config = new ObjectMapper().readTree(buysReg.getStageConfigJson());
+    assertThat(config.at("/where/field").asText()).isEqualTo("$.action");
+    assertThat(config.get("name").asText()).isEqualTo("buys");
+    assertThat(buysReg.getKeyGroups()).isEqualTo(range(64, 128));
+    assertThat(buysReg.getParallelism()).isEqualTo(2);
+    RouteUpdate buysRoutes = buys.nextRoutes();
+    assertThat(buysRoutes.getInputsList()).containsExactly("in-0");
+    assertThat(buysRoutes.getOutputs(0).getToStage()).isEqualTo("per-user");
+    assertThat(buysRoutes.getOutputs(0).getPartitioning()).isEqualTo(Partitioning.PARTITIONING_HASH);
+
+    RouteUpdate second = in.nextRoutes();
+    assertThat(second.getVersion()).isGreaterThan(first.getVersion());
+    assertThat(RouteComputer.targetIds(second.getOutputs(0))).containsExactly("buys-1");
+    assertThat(second.getOutputs(0).getTargets(0).getEndpoint().getPort()).isEqualTo(7101);
+    assertThat(in.pending()).isEmpty();
+    assertThat(buys.pending()).isEmpty();
+  }
+
+  @Test
+  void instancesRunOnceTheirRoutesAreCompleteAndThePipelineRunsWhenAllDo() throws Exception {
+    InstanceClient in = registered("in", 0);
+    registered("buys", 0);
+    registered("buys", 1);
+    assertThat(state("in-0")).isEqualTo(InstanceState.INSTANCE_STATE_RUNNING);
+    assertThat(state("buys-0")).isEqualTo(InstanceState.INSTANCE_STATE_STARTING);
+    assertThat(coordinator.status().getState()).isEqualTo("starting");
+
+    registered("per-user", 0);
+    assertThat(state("buys-0")).isEqualTo(InstanceState.INSTANCE_STATE_RUNNING);
+    assertThat(state("per-user-0")).isEqualTo(InstanceState.INSTANCE_STATE_RUNNING);
+    assertThat(coordinator.status().getState()).isEqualTo("running");
+    in.pending();
+  }
+
+  @Test
+  void cancelledStreamMarksTheInstanceDeadAndStatusSaysWhy() throws Exception {
+    InstanceClient[] all = registerAll();
+    InstanceClient in = all[0];
+    InstanceClient perUser = all[3];
+
+    all[2].cancel();
+
+    InstanceStatus buys1 = coordinator.instanceStatus("buys-1");
+    assertThat(buys1.getState()).isEqualTo(InstanceState.INSTANCE_STATE_DEAD);
+    assertThat(buys1.getStateReason()).startsWith("control stream closed: ");
+    assertThat(coordinator.status().getState()).isEqualTo("degraded");
+    // Round robin goes on without the dead replica…
+    RouteUpdate rerouted = in.nextRoutes();
+    assertThat(RouteComputer.targetIds(rerouted.getOutputs(0))).containsExactly("buys-0");
+    // …while per-user still waits for both buys replicas to end, so its routes do not change.
+    assertThat(perUser.pending()).isEmpty();
+
+    // A restarted replica takes the dead one's index and is routed to again.
+    registered("buys", 1);
+    assertThat(RouteComputer.targetIds(in.nextRoutes().getOutputs(0)))
+        .containsExactly("buys-0", "buys-1");
+    assertThat(coordinator.status().getState()).isEqualTo("running");
+  }
+
+  @Test
+  void streamEndedWithoutFinishingIsDeathButAfterFinishingIsNot() throws Exception {
+    InstanceClient[] all = registerAll();
+    all[1].complete();
+    assertThat(all[1].awaitClosed().isOk()).isTrue();
+    assertThat(coordinator.instanceStatus("buys-0").getStateReason())
+        .isEqualTo("control stream closed: the instance ended it without reporting FINISHED");
+
+    all[3].reportState(InstanceState.INSTANCE_STATE_FINISHED, "all inputs ended");
+    all[3].complete();
+    assertThat(state("per-user-0")).isEqualTo(InstanceState.INSTANCE_STATE_FINISHED);
+  }
+
+  @Test
+  void missedHeartbeatsEndTheStreamAndRerouteAroundTheInstance() throws Exception {
+    InstanceClient[] all = registerAll();
+    for (int step = 0; step < 2; step++) {
+      coordinator.ticker.advance(Duration.ofSeconds(3));
+      all[0].heartbeat();
+      all[1].heartbeat();
+      all[3].heartbeat();
+    }
+    assertThat(coordinator.liveness.check()).hasSize(1);
+
+    Status closed = all[2].awaitClosed();
+    assertThat(closed.getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+    assertThat(closed.getDescription()).contains("missed heartbeats for 6 s (timeout 5 s)");
+    assertThat(coordinator.instanceStatus("buys-1").getStateReason())
+        .isEqualTo("missed heartbeats for 6 s (timeout 5 s)");
+    assertThat(RouteComputer.targetIds(all[0].nextRoutes().getOutputs(0)))
+        .containsExactly("buys-0");
+  }
+
+  @Test
+  void firstReportMustBeRegister() throws Exception {
+    InstanceClient client = coordinator.attach();
+    client.heartbeat();
+    Status status = client.awaitClosed();
+    assertThat(status.getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+    assertThat(status.getDescription()).contains("must be 'register', got 'heartbeat'");
+  }
+
+  @Test
+  void registrationsAreRefusedWithTheDocumentedCodes() throws Exception {
+    registered("buys", 0);
+    InstanceClient unknown = coordinator.attach();
+    unknown.register("nope", 0);
+    assertThat(unknown.awaitClosed().getCode()).isEqualTo(Status.Code.NOT_FOUND);
+
+    InstanceClient taken = coordinator.attach();
+    taken.register("buys", 0);
+    assertThat(taken.awaitClosed().getCode()).isEqualTo(Status.Code.ALREADY_EXISTS);
+
+    InstanceClient beyond = coordinator.attach();
+    beyond.register("per-user", 1);
+    Status status = beyond.awaitClosed();
+    assertThat(status.getCode()).isEqualTo(Status.Code.FAILED_PRECONDITION);
+    assertThat(status.getDescription()).contains("keeps keyed state");
+  }
+
+  @Test
+  void aSecondRegisterOnOneStreamIsRefusedAndKillsTheInstance() throws Exception {
+    InstanceClient in = registered("in", 0);
+    in.register("in", 1);
+    assertThat(in.awaitClosed().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+    assertThat(state("in-0")).isEqualTo(InstanceState.INSTANCE_STATE_DEAD);
+  }
+
+  @Test
+  void drainTellsSourcesAndThePipelineFinishesWhenEveryInstanceHas() throws Exception {
+    InstanceClient[] all = registerAll();
+    assertThat(coordinator.control.drainPipeline("test is over")).containsExactly("in-0");
+    Command drain = all[0].next();
+    assertThat(drain.getDrain().getReason()).isEqualTo("test is over");
+    assertThat(all[1].pending()).isEmpty(); // only sources are told
+    assertThat(coordinator.status().getState()).isEqualTo("draining");
+    assertThat(coordinator.lifecycle.awaitFinished(Duration.ZERO)).isFalse();
+
+    for (InstanceClient c : all) {
+      c.reportState(InstanceState.INSTANCE_STATE_FINISHED, "");
+    }
+    assertThat(coordinator.lifecycle.awaitFinished(Duration.ofSeconds(5))).isTrue();
+    for (InstanceClient c : all) {
+      c.complete();
+    }
+    assertThat(coordinator.status().getState()).isEqualTo("finished");
+    assertThat(coordinator.instanceStatus("in-0").getState())
+        .isEqualTo(InstanceState.INSTANCE_STATE_FINISHED);
+  }
+
+  @Test
+  void aSourceThatRegistersDuringADrainIsToldToDrainAtOnce() throws Exception {
+    coordinator.control.drainPipeline("shutting down");
+    InstanceClient in = coordinator.attach();
+    in.registerAndAwait("in", 0);
+    in.nextRoutes();
+    assertThat(in.next().hasDrain()).isTrue();
+  }
+
+  @Test
+  void concurrentRoutePushesReachAnInstanceInVersionOrderAndTheLastOneWins() throws Exception {
+    InstanceClient in = registered("in", 0);
+    ExecutorService pool = Executors.newFixedThreadPool(4);
+    try {
+      List<Future<?>> done = new ArrayList<>();
+      for (int t = 0; t < 4; t++) {
+        int offset = t;
+        done.add(pool.submit(() -> {
+          for (int i = 0; i < 200; i++) {
+            coordinator.registry.scale("buys", 2 + (i + offset) % 3);
+            coordinator.control.pushRouteChanges("test");
+          }
+        }));
+      }
+      for (Future<?> f : done) {
+        f.get(30, TimeUnit.SECONDS);
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    coordinator.control.pushRouteChanges("final");
+    long last = 0;
+    RouteUpdate latest = null;
+    for (Command c : in.pending()) {
+      assertThat(c.getRoutes().getVersion()).isGreaterThan(last);
+      last = c.getRoutes().getVersion();
+      latest = c.getRoutes();
+    }
+    assertThat(latest).isNotNull();
+    assertThat(latest.toBuilder().setVersion(0).build()).isEqualTo(coordinator.routes.compute("in", 0));
+  }
+}
