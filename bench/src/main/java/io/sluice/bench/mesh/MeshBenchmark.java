@@ -1,0 +1,148 @@
+package io.sluice.bench.mesh;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sluice.cli.local.LocalLauncher;
+import io.sluice.cli.local.LocalProcess;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The end-to-end mesh benchmark: a generator stage, {@code hops - 1} pass-through stages and a
+ * bench-sink, each in its own JVM on loopback (plus the coordinator), as {@code sluice up} runs
+ * them. Prints events/s measured at the sink, end-to-end latency percentiles, and the peak RSS of
+ * every process, sampled from /proc while the run lasts.
+ *
+ * <p>Usage: {@code MeshBenchmark [--hops 1|2] [--events N] [--payload BYTES] [--runs R] [--jvm
+ * "OPTS"]}.
+ */
+public final class MeshBenchmark {
+  /** Small, fixed footprints: the budget is 512 MB RSS for three stage processes together. */
+  static final List<String> BENCH_JVM =
+      List.of(System.getProperty("bench.jfr", "-Dno.jfr=1"), "-Xms64m", "-Xmx96m", "-XX:MaxDirectMemorySize=64m", "-XX:+UseSerialGC",
+          "-XX:ReservedCodeCacheSize=32m", "-XX:MaxMetaspaceSize=64m", "-Xss512k",
+          "-XX:+ExitOnOutOfMemoryError");
+
+  private MeshBenchmark() {}
+
+  /** One run's figures. */
+  public record Result(
+      int hops, long events, double eventsPerSecond, long p50Micros, long p99Micros,
+      Map<String, Long> peakRss, long stagesRssTotal, double wallSeconds) {}
+
+  public static void main(String[] args) throws Exception {
+    int hops = 2;
+    long events = 20_000_000;
+    int payload = 100;
+    int runs = 1;
+    List<String> jvm = BENCH_JVM;
+    for (int i = 0; i < args.length; i++) {
+      switch (args[i]) {
+        case "--hops" -> hops = Integer.parseInt(args[++i]);
+        case "--events" -> events = Long.parseLong(args[++i].replace("_", ""));
+        case "--payload" -> payload = Integer.parseInt(args[++i]);
+        case "--runs" -> runs = Integer.parseInt(args[++i]);
+        case "--jvm" -> jvm = List.of(args[++i].trim().split("\\s+"));
+        default -> throw new IllegalArgumentException("unknown option " + args[i]
+            + " (use --hops, --events, --payload, --runs, --jvm)");
+      }
+    }
+    for (int r = 1; r <= runs; r++) {
+      Result res = run(hops, events, payload, jvm);
+      print(r, res);
+    }
+  }
+
+  static void print(int run, Result r) {
+    System.out.printf(Locale.ROOT,
+        "run %d: hops=%d events=%,d  %,.0f events/s  latency p50=%.1f ms p99=%.1f ms  wall %.1f s%n",
+        run, r.hops(), r.events(), r.eventsPerSecond(), r.p50Micros() / 1000.0, r.p99Micros() / 1000.0,
+        r.wallSeconds());
+    r.peakRss().forEach((k, v) -> System.out.printf(Locale.ROOT, "  peak RSS %-14s %6.1f MB%n", k, v / 1e6));
+    System.out.printf(Locale.ROOT, "  peak RSS stages total %6.1f MB%n", r.stagesRssTotal() / 1e6);
+  }
+
+  /** Runs the pipeline once and returns its figures. */
+  public static Result run(int hops, long events, int payload, List<String> jvm) throws Exception {
+    Path dir = Files.createTempDirectory("sluice-bench");
+    Path report = dir.resolve("report.json");
+    int port;
+    try (ServerSocket s = new ServerSocket(0)) {
+      port = s.getLocalPort();
+    }
+    StringBuilder yaml = new StringBuilder();
+    yaml.append("pipeline: bench\n")
+        .append("coordinator: {port: ").append(port).append("}\n")
+        .append("stages:\n")
+        .append("  - name: gen\n    type: generator\n    count: ").append(events)
+        .append("\n    payloadBytes: ").append(payload).append("\n    format: binary\n");
+    String prev = "gen";
+    for (int h = 1; h < hops; h++) {
+      yaml.append("  - name: relay").append(h).append("\n    type: passthrough\n    from: ").append(prev).append('\n');
+      prev = "relay" + h;
+    }
+    yaml.append("  - name: sink\n    type: bench-sink\n    from: ").append(prev)
+        .append("\n    report: ").append(report).append('\n');
+    Path spec = dir.resolve("bench.yaml");
+    Files.writeString(spec, yaml);
+
+    Map<String, Long> peak = new ConcurrentHashMap<>();
+    long t0 = System.nanoTime();
+    try (LocalLauncher mesh = LocalLauncher.builder(spec).jvmOptions(jvm).logDir(dir.resolve("logs")).build()) {
+      mesh.start();
+      Thread sampler = new Thread(() -> {
+        while (!Thread.currentThread().isInterrupted()) {
+          for (LocalProcess p : mesh.processes()) {
+            long rss = rssOf(p.pid());
+            peak.merge(p.instance(), rss, Math::max);
+          }
+          try {
+            Thread.sleep(100); // sampling cadence of a monitor thread, not a test delay
+          } catch (InterruptedException e) {
+            return;
+          }
+        }
+      }, "rss-sampler");
+      sampler.setDaemon(true);
+      sampler.start();
+      // The coordinator exits once the pipeline finished, so wait for the processes, not a status.
+      if (!mesh.awaitExit(mesh.processes(), Duration.ofMinutes(10))) {
+        throw new IllegalStateException("the pipeline did not finish within 10 minutes; logs in " + dir);
+      }
+      sampler.interrupt();
+      sampler.join();
+    }
+    double wall = (System.nanoTime() - t0) / 1e9;
+    JsonNode rep = new ObjectMapper().readTree(report.toFile());
+    long stagesTotal = 0;
+    Map<String, Long> sorted = new TreeMap<>(peak);
+    for (Map.Entry<String, Long> e : sorted.entrySet()) {
+      if (!e.getKey().equals(LocalProcess.COORDINATOR)) {
+        stagesTotal += e.getValue();
+      }
+    }
+    return new Result(hops, rep.get("events").asLong(), rep.get("eventsPerSecond").asDouble(),
+        rep.get("p50Micros").asLong(), rep.get("p99Micros").asLong(), sorted, stagesTotal, wall);
+  }
+
+  static long rssOf(long pid) {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+        if (line.startsWith("VmRSS:")) {
+          return Long.parseLong(line.substring(6).trim().split("\\s+")[0]) * 1024;
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      return 0;
+    }
+    return 0;
+  }
+}

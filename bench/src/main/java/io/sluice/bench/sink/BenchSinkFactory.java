@@ -1,0 +1,104 @@
+package io.sluice.bench.sink;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sluice.runtime.api.ConfigException;
+import io.sluice.runtime.api.Operator;
+import io.sluice.runtime.api.OperatorContext;
+import io.sluice.runtime.api.Record;
+import io.sluice.runtime.api.Serdes;
+import io.sluice.runtime.api.StageConfig;
+import io.sluice.runtime.api.StageDefinition;
+import io.sluice.runtime.api.StageFactory;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.HdrHistogram.Histogram;
+
+/**
+ * The {@code bench-sink} stage type: counts what arrives and, for {@code generator} events in
+ * binary format (whose payload starts with the System.nanoTime() of their creation), records the
+ * end-to-end latency in an HdrHistogram. On close it writes a JSON report to {@code report}.
+ * Latency is only meaningful when generator and sink share one machine's monotonic clock.
+ */
+public final class BenchSinkFactory implements StageFactory {
+  @Override
+  public String type() {
+    return "bench-sink";
+  }
+
+  @Override
+  public Role role() {
+    return Role.SINK;
+  }
+
+  @Override
+  public StageDefinition<?, ?, ?, ?> create(StageConfig config) {
+    if (!config.has("report")) {
+      throw new ConfigException("report", "'report' (a file path for the JSON report) is required");
+    }
+    Path report = config.path("report");
+    return StageDefinition.of(
+        Serdes.bytes(), Serdes.bytes(), Serdes.bytes(), Serdes.bytes(), () -> new BenchSink(report));
+  }
+
+  /** Counts and measures; thread-confined like every operator. */
+  static final class BenchSink implements Operator<byte[], byte[], byte[], byte[]> {
+    private final Path report;
+    private final Histogram latencyMicros = new Histogram(60_000_000L, 3);
+    private long events;
+    private long firstNanos;
+    private long lastNanos;
+    private int index;
+
+    BenchSink(Path report) {
+      this.report = report;
+    }
+
+    @Override
+    public void init(OperatorContext<byte[], byte[]> context) {
+      index = context.instanceIndex();
+    }
+
+    @Override
+    public void process(Record<byte[], byte[]> record) {
+      long now = System.nanoTime();
+      if (events == 0) {
+        firstNanos = now;
+      }
+      lastNanos = now;
+      events++;
+      byte[] p = record.value();
+      if (p.length >= 8) {
+        long created = ByteBuffer.wrap(p).getLong();
+        long micros = (now - created) / 1_000;
+        if (micros >= 0 && micros <= latencyMicros.getHighestTrackableValue()) {
+          latencyMicros.recordValue(micros);
+        }
+      }
+    }
+
+    @Override
+    public void close() {
+      ObjectNode json = new ObjectMapper().createObjectNode();
+      double seconds = (lastNanos - firstNanos) / 1e9;
+      json.put("events", events);
+      json.put("seconds", seconds);
+      json.put("eventsPerSecond", seconds > 0 ? events / seconds : 0);
+      json.put("latencyCount", latencyMicros.getTotalCount());
+      json.put("p50Micros", latencyMicros.getValueAtPercentile(50));
+      json.put("p99Micros", latencyMicros.getValueAtPercentile(99));
+      json.put("p999Micros", latencyMicros.getValueAtPercentile(99.9));
+      json.put("maxMicros", latencyMicros.getMaxValue());
+      Path out = index == 0 ? report : report.resolveSibling(report.getFileName() + "-" + index);
+      try {
+        Files.createDirectories(out.toAbsolutePath().getParent());
+        Files.writeString(out, json.toPrettyString());
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot write the bench report to " + out, e);
+      }
+    }
+  }
+}

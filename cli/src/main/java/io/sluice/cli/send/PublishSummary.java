@@ -1,0 +1,33 @@
+package io.sluice.cli.send;
+
+import java.util.Locale;
+
+/**
+ * The outcome of one {@link Publisher#publish} call. Immutable.
+ *
+ * @param events events written to the stream (sequences {@code 1..events})
+ * @param seconds wall time from the start of the stream to the final acknowledgement
+ * @param eventsPerSecond {@code events / seconds}
+ * @param ackedThrough the highest sequence the ingest acknowledged
+ * @param duplicatesDropped how many events the ingest dropped as repeats of ones it already had
+ */
+public record PublishSummary(
+    long events,
+    double seconds,
+    double eventsPerSecond,
+    long ackedThrough,
+    long duplicatesDropped) {
+
+  /** {@code sent N events in T s (X events/s); acked through N; D duplicates dropped}. */
+  @Override
+  public String toString() {
+    return String.format(
+        Locale.ROOT,
+        "sent %d events in %.2f s (%.0f events/s); acked through %d; %d duplicates dropped",
+        events,
+        seconds,
+        eventsPerSecond,
+        ackedThrough,
+        duplicatesDropped);
+  }
+}
