@@ -48,7 +48,7 @@ class BadInputIT {
           - name: shout
             type: uppercase
             from: in
-        """, "shout", "line 5", "uppercase");
+        """, "unknown.yaml:6:", "stage 'shout'", "uppercase");
     assertRejected(dir, "missing.yaml", """
         pipeline: bad
         stages:
@@ -58,7 +58,7 @@ class BadInputIT {
             type: filter
             from: nowhere
             where: {field: $.a, equals: 1}
-        """, "buys", "line 7", "nowhere");
+        """, "missing.yaml:7:", "stage 'buys'", "nowhere");
     assertRejected(dir, "cycle.yaml", """
         pipeline: bad
         stages:
@@ -70,7 +70,7 @@ class BadInputIT {
           - name: b
             type: passthrough
             from: a
-        """, "a", "cycle", "line");
+        """, "cycle.yaml:7:", "stage 'a'", "cycle");
     assertRejected(dir, "duration.yaml", """
         pipeline: bad
         heartbeat: {interval: 1s, timeout: 5s}
@@ -81,7 +81,7 @@ class BadInputIT {
           - name: out
             type: stdout-sink
             from: in
-        """, "in", "line 6", "maxOutOfOrder");
+        """, "duration.yaml:6:", "stage 'in'", "maxOutOfOrder");
   }
 
   private static void assertRejected(Path dir, String file, String yaml, String... mentions) throws Exception {
@@ -118,7 +118,7 @@ class BadInputIT {
     String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
     assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
     assertThat(p.exitValue()).as(out).isEqualTo(2);
-    assertThat(out).contains("out").contains("line 8").contains("missing-stage");
+    assertThat(out).contains("bad.yaml:8:").contains("stage 'out'").contains("missing-stage");
     assertThat(Files.exists(dir.resolve(".sluice"))).as("no process started, no logs").isFalse();
     assertThatThrownBy(() -> new Socket("127.0.0.1", port).close()).as("no coordinator listening").isInstanceOf(java.io.IOException.class);
   }

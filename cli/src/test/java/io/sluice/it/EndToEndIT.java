@@ -55,7 +55,7 @@ class EndToEndIT {
 
     try (Mesh mesh = Mesh.start(dir, yaml, Mesh.defaultJvm())) {
       mesh.awaitRunning(Duration.ofSeconds(60));
-      assertThat(mesh.launcher.processes()).hasSize(5); // coordinator + in + buys + 2 × per-user
+      assertThat(mesh.launcher.processes()).hasSize(6); // coordinator, in, buys, 2 × per-user, out
       PublishSummary sent = mesh.publish("in", 0, "e2e", gen.source(EVENTS));
       assertThat(sent.ackedThrough()).isEqualTo(EVENTS);
       mesh.drain(Duration.ofMinutes(3));

@@ -9,6 +9,7 @@ import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.health.v1.HealthGrpc;
 import io.sluice.coordinator.lifecycle.PipelineState;
+import io.sluice.coordinator.routing.RouteComputer;
 import io.sluice.coordinator.testing.InstanceClient;
 import io.sluice.coordinator.testing.Specs;
 import io.sluice.proto.v1.AdminServiceGrpc;
@@ -48,7 +49,8 @@ class CoordinatorServerTest {
       InstanceClient out = InstanceClient.attach(channel);
       out.registerAndAwait("out", 0);
       out.nextRoutes();
-      in.nextRoutes(); // now with out-0 as its target
+      out.reportState(InstanceState.INSTANCE_STATE_RUNNING, "serving");
+      assertThat(RouteComputer.targetIds(in.nextRoutes().getOutputs(0))).containsExactly("out-0");
       AdminServiceGrpc.AdminServiceBlockingStub admin = AdminServiceGrpc.newBlockingStub(channel);
       assertThat(admin.getStatus(GetStatusRequest.getDefaultInstance()).getState())
           .isEqualTo("running");

@@ -1,5 +1,6 @@
 package io.sluice.stages;
 
+import io.sluice.proto.v1.Event;
 import io.sluice.runtime.api.Operator;
 import io.sluice.runtime.api.OperatorContext;
 import io.sluice.runtime.api.Record;
@@ -7,6 +8,7 @@ import io.sluice.runtime.api.Serdes;
 import io.sluice.runtime.api.StageConfig;
 import io.sluice.runtime.api.StageDefinition;
 import io.sluice.runtime.api.StageFactory;
+import io.sluice.runtime.internal.task.RawOperator;
 
 /**
  * {@code type: passthrough}: forwards every event unchanged, with byte serdes so that nothing is
@@ -29,7 +31,12 @@ public final class PassthroughStageFactory implements StageFactory {
     return StageDefinition.of(Serdes.bytes(), Serdes.bytes(), Serdes.bytes(), Serdes.bytes(), Passthrough::new);
   }
 
-  private static final class Passthrough implements Operator<byte[], byte[], byte[], byte[]> {
+  /**
+   * Also a {@link RawOperator}: in a stage process the runtime hands it wire events, which it
+   * forwards without decoding them into records at all (the test kit still drives the record
+   * path, which behaves the same).
+   */
+  private static final class Passthrough implements Operator<byte[], byte[], byte[], byte[]>, RawOperator {
     private OperatorContext<byte[], byte[]> context;
 
     @Override
@@ -41,6 +48,11 @@ public final class PassthroughStageFactory implements StageFactory {
     public void process(Record<byte[], byte[]> record) {
       // The same object, so the runtime forwards the original bytes.
       context.forward(record);
+    }
+
+    @Override
+    public void process(Event event, Emitter out) {
+      out.emit("", event);
     }
   }
 }

@@ -21,7 +21,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * them. Prints events/s measured at the sink, end-to-end latency percentiles, and the peak RSS of
  * every process, sampled from /proc while the run lasts.
  *
- * <p>Usage: {@code MeshBenchmark [--hops 1|2] [--events N] [--payload BYTES] [--runs R] [--jvm
+ * <p>Usage: {@code MeshBenchmark [--hops 1|2] [--events N] [--payload BYTES] [--batch EVENTS] [--runs R] [--jvm
  * "OPTS"]}.
  */
 public final class MeshBenchmark {
@@ -36,13 +36,15 @@ public final class MeshBenchmark {
   /** One run's figures. */
   public record Result(
       int hops, long events, double eventsPerSecond, long p50Micros, long p99Micros,
-      Map<String, Long> peakRss, long stagesRssTotal, double wallSeconds) {}
+      Map<String, Long> peakRss, long stagesRssTotal, double wallSeconds,
+      Map<String, Double> cpuSeconds, double flowSeconds) {}
 
   public static void main(String[] args) throws Exception {
     int hops = 2;
     long events = 20_000_000;
     int payload = 100;
     int runs = 1;
+    int batch = 256;
     List<String> jvm = BENCH_JVM;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
@@ -50,13 +52,14 @@ public final class MeshBenchmark {
         case "--events" -> events = Long.parseLong(args[++i].replace("_", ""));
         case "--payload" -> payload = Integer.parseInt(args[++i]);
         case "--runs" -> runs = Integer.parseInt(args[++i]);
+        case "--batch" -> batch = Integer.parseInt(args[++i]);
         case "--jvm" -> jvm = List.of(args[++i].trim().split("\\s+"));
         default -> throw new IllegalArgumentException("unknown option " + args[i]
-            + " (use --hops, --events, --payload, --runs, --jvm)");
+            + " (use --hops, --events, --payload, --batch, --runs, --jvm)");
       }
     }
     for (int r = 1; r <= runs; r++) {
-      Result res = run(hops, events, payload, jvm);
+      Result res = run(hops, events, payload, batch, jvm);
       print(r, res);
     }
   }
@@ -66,12 +69,17 @@ public final class MeshBenchmark {
         "run %d: hops=%d events=%,d  %,.0f events/s  latency p50=%.1f ms p99=%.1f ms  wall %.1f s%n",
         run, r.hops(), r.events(), r.eventsPerSecond(), r.p50Micros() / 1000.0, r.p99Micros() / 1000.0,
         r.wallSeconds());
-    r.peakRss().forEach((k, v) -> System.out.printf(Locale.ROOT, "  peak RSS %-14s %6.1f MB%n", k, v / 1e6));
+    r.peakRss().forEach((k, v) -> System.out.printf(Locale.ROOT, "  %-14s peak RSS %6.1f MB, CPU %5.1f s%n",
+        k, v / 1e6, r.cpuSeconds().getOrDefault(k, 0.0)));
+    System.out.printf(Locale.ROOT, "  events flowed for %.1f s (first to last event at the sink)%n", r.flowSeconds());
     System.out.printf(Locale.ROOT, "  peak RSS stages total %6.1f MB%n", r.stagesRssTotal() / 1e6);
   }
 
   /** Runs the pipeline once and returns its figures. */
-  public static Result run(int hops, long events, int payload, List<String> jvm) throws Exception {
+  public static Result run(int hops, long events, int payload, int batch, List<String> jvm)
+      throws Exception {
+    // Every stage batches the same way; bytes scale with the count (about 150 bytes an event).
+    String batching = "    batch: {maxEvents: " + batch + ", maxBytes: " + (batch * 256) + "}\n";
     Path dir = Files.createTempDirectory("sluice-bench");
     Path report = dir.resolve("report.json");
     int port;
@@ -83,18 +91,20 @@ public final class MeshBenchmark {
         .append("coordinator: {port: ").append(port).append("}\n")
         .append("stages:\n")
         .append("  - name: gen\n    type: generator\n    count: ").append(events)
-        .append("\n    payloadBytes: ").append(payload).append("\n    format: binary\n");
+        .append("\n    payloadBytes: ").append(payload).append("\n    format: binary\n").append(batching);
     String prev = "gen";
     for (int h = 1; h < hops; h++) {
-      yaml.append("  - name: relay").append(h).append("\n    type: passthrough\n    from: ").append(prev).append('\n');
+      yaml.append("  - name: relay").append(h).append("\n    type: passthrough\n    from: ").append(prev).append('\n')
+          .append(batching);
       prev = "relay" + h;
     }
     yaml.append("  - name: sink\n    type: bench-sink\n    from: ").append(prev)
-        .append("\n    report: ").append(report).append('\n');
+        .append("\n    report: ").append(report).append('\n').append(batching);
     Path spec = dir.resolve("bench.yaml");
     Files.writeString(spec, yaml);
 
     Map<String, Long> peak = new ConcurrentHashMap<>();
+    Map<String, Long> cpu = new ConcurrentHashMap<>();
     long t0 = System.nanoTime();
     try (LocalLauncher mesh = LocalLauncher.builder(spec).jvmOptions(jvm).logDir(dir.resolve("logs")).build()) {
       mesh.start();
@@ -103,6 +113,7 @@ public final class MeshBenchmark {
           for (LocalProcess p : mesh.processes()) {
             long rss = rssOf(p.pid());
             peak.merge(p.instance(), rss, Math::max);
+            cpu.merge(p.instance(), cpuTicksOf(p.pid()), Math::max);
           }
           try {
             Thread.sleep(100); // sampling cadence of a monitor thread, not a test delay
@@ -129,8 +140,22 @@ public final class MeshBenchmark {
         stagesTotal += e.getValue();
       }
     }
+    Map<String, Double> cpuSeconds = new TreeMap<>();
+    cpu.forEach((k, v) -> cpuSeconds.put(k, v / 100.0));
     return new Result(hops, rep.get("events").asLong(), rep.get("eventsPerSecond").asDouble(),
-        rep.get("p50Micros").asLong(), rep.get("p99Micros").asLong(), sorted, stagesTotal, wall);
+        rep.get("p50Micros").asLong(), rep.get("p99Micros").asLong(), sorted, stagesTotal, wall,
+        cpuSeconds, rep.get("seconds").asDouble());
+  }
+
+  /** utime + stime of a process in clock ticks (USER_HZ, 100 on Linux). */
+  static long cpuTicksOf(long pid) {
+    try {
+      String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      return Long.parseLong(f[11]) + Long.parseLong(f[12]);
+    } catch (IOException | RuntimeException e) {
+      return 0;
+    }
   }
 
   static long rssOf(long pid) {

@@ -59,7 +59,7 @@ public final class Publisher {
       int onReadyThresholdBytes,
       Duration ackTimeout) {
     public static final int DEFAULT_BATCH_SIZE = 256;
-    public static final int DEFAULT_ON_READY_THRESHOLD_BYTES = 32 * 1024;
+    public static final int DEFAULT_ON_READY_THRESHOLD_BYTES = 256 * 1024;
     public static final Duration DEFAULT_ACK_TIMEOUT = Duration.ofMinutes(2);
 
     public Options {

@@ -104,6 +104,9 @@ public final class StatusReporter {
         .setDeadLetters(metrics.getDeadLetters())
         .setWatermark(instance.watermark().map(w -> w.getWatermark()).orElse(GlobalWatermark.UNKNOWN))
         .setInboxDepth(metrics.getInboxDepth())
+        .setHeapUsedBytes(metrics.getHeapUsedBytes())
+        .setDirectUsedBytes(metrics.getDirectUsedBytes())
+        .setRssBytes(metrics.getRssBytes())
         .setKeyGroups(keyGroups)
         .build();
   }

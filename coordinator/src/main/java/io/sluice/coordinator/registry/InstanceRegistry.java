@@ -189,13 +189,49 @@ public final class InstanceRegistry {
   /**
    * The state an instance reports (running, draining, finished). Ignored for a replaced session
    * and for an instance already dead or finished.
+   *
+   * <p>RUNNING from the instance means it serves (see {@link #isServing}); a starting instance
+   * stays starting until its routes are complete ({@link #markRunning}), since RUNNING in the
+   * registry means "routes complete".
+   *
+   * @return whether the instance's state, or whether it serves, changed
    */
   public boolean reportState(String instanceId, long session, InstanceState state, String reason) {
     if (state == InstanceState.INSTANCE_STATE_UNSPECIFIED
         || state == InstanceState.UNRECOGNIZED) {
       return false;
     }
-    return transition(instanceId, session, state, reason, null);
+    boolean nowServing = false;
+    boolean starting = false;
+    if (state == InstanceState.INSTANCE_STATE_RUNNING) {
+      synchronized (lock) {
+        Entry e = current(instanceId, session);
+        if (e != null && !e.serving) {
+          e.serving = true;
+          nowServing = true;
+        }
+        starting = e != null && e.state == InstanceState.INSTANCE_STATE_STARTING;
+      }
+    }
+    // Leaving STARTING waits for complete routes: an instance that serves may still lack targets
+    // of its own. (No session goes back to STARTING, so checking it apart from the move is safe.)
+    boolean changed = !starting && transition(instanceId, session, state, reason, null);
+    if (nowServing && !changed) {
+      notifyListeners();
+    }
+    return changed || nowServing;
+  }
+
+  /**
+   * Whether the instance has said it serves its data plane (it reported RUNNING). Only such
+   * instances become route targets, so no sender opens a stream to a process that is still
+   * setting up its services — which would fail the stream and lose what was on it.
+   */
+  public boolean isServing(InstanceSnapshot instance) {
+    synchronized (lock) {
+      Entry e = current(instance.instanceId(), instance.session());
+      return e != null && e.serving;
+    }
   }
 
   /** STARTING → RUNNING, once the instance has complete routes. */
@@ -383,6 +419,8 @@ public final class InstanceRegistry {
     long latestMetricsNanos;
     long previousMetricsNanos;
     WatermarkReport watermark;
+    // Set once the instance reports RUNNING: its services are up and it may be routed to.
+    boolean serving;
 
     Entry(String stage, int index, long session, Register request, long nowNanos) {
       this.stage = stage;

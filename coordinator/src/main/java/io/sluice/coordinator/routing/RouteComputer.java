@@ -144,9 +144,12 @@ public final class RouteComputer {
     boolean keepDead = edge.partitioning() == Partitioning.PARTITIONING_HASH
         || edge.partitioning() == Partitioning.PARTITIONING_FORWARD;
     for (InstanceSnapshot target : registry.instances(down)) {
+      boolean dead = target.state() == InstanceState.INSTANCE_STATE_DEAD;
       boolean wanted = target.index() < parallelism
           && target.state() != InstanceState.INSTANCE_STATE_FINISHED
-          && (keepDead || target.state() != InstanceState.INSTANCE_STATE_DEAD);
+          && (keepDead || !dead)
+          // Not before it serves: a stream opened too early fails and loses what it carried.
+          && (dead || registry.isServing(target));
       if (wanted) {
         route.addTargets(RouteTarget.newBuilder()
             .setInstanceId(target.instanceId())

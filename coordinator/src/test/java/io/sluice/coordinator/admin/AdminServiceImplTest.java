@@ -11,6 +11,7 @@ import io.sluice.coordinator.testing.InstanceClient;
 import io.sluice.coordinator.testing.Specs;
 import io.sluice.proto.v1.DrainRequest;
 import io.sluice.proto.v1.InstanceMetrics;
+import io.sluice.proto.v1.InstanceState;
 import io.sluice.proto.v1.InstanceStatus;
 import io.sluice.proto.v1.KeyGroupRange;
 import io.sluice.proto.v1.ListCheckpointsRequest;
@@ -148,6 +149,7 @@ class AdminServiceImplTest {
     assertThat(coordinator.status().getStages(1).getDesiredParallelism()).isEqualTo(3);
 
     InstanceClient b2 = registered("buys", 2);
+    b2.reportState(InstanceState.INSTANCE_STATE_RUNNING, "serving");
     assertThat(RouteComputer.targetIds(in.nextRoutes().getOutputs(0))).containsExactly("buys-2");
     b2.pending();
   }

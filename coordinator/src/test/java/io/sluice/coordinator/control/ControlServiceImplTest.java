@@ -52,12 +52,22 @@ class ControlServiceImplTest {
     return client;
   }
 
-  /** in-0, buys-0, buys-1, per-user-0, each having taken its Registered and first routes. */
+  /** Registers, takes Registered and the first routes, then reports that it serves. */
+  private InstanceClient serving(String stage, int index) throws InterruptedException {
+    InstanceClient client = registered(stage, index);
+    client.reportState(InstanceState.INSTANCE_STATE_RUNNING, "serving");
+    return client;
+  }
+
+  /**
+   * in-0, buys-0, buys-1, per-user-0, each serving and having taken its Registered and first
+   * routes.
+   */
   private InstanceClient[] registerAll() throws InterruptedException {
-    InstanceClient in = registered("in", 0);
-    InstanceClient b0 = registered("buys", 0);
-    InstanceClient b1 = registered("buys", 1);
-    InstanceClient pu = registered("per-user", 0);
+    InstanceClient in = serving("in", 0);
+    InstanceClient b0 = serving("buys", 0);
+    InstanceClient b1 = serving("buys", 1);
+    InstanceClient pu = serving("per-user", 0);
     for (InstanceClient c : new InstanceClient[] {in, b0, b1, pu}) {
       c.pending(); // route pushes caused by the later registrations
     }
@@ -102,6 +112,7 @@ class ControlServiceImplTest {
     assertThat(buysRoutes.getInputsList()).containsExactly("in-0");
     assertThat(buysRoutes.getOutputs(0).getToStage()).isEqualTo("per-user");
     assertThat(buysRoutes.getOutputs(0).getPartitioning()).isEqualTo(Partitioning.PARTITIONING_HASH);
+    buys.reportState(InstanceState.INSTANCE_STATE_RUNNING, "serving");
 
     RouteUpdate second = in.nextRoutes();
     assertThat(second.getVersion()).isGreaterThan(first.getVersion());
@@ -113,14 +124,19 @@ class ControlServiceImplTest {
 
   @Test
   void instancesRunOnceTheirRoutesAreCompleteAndThePipelineRunsWhenAllDo() throws Exception {
-    InstanceClient in = registered("in", 0);
-    registered("buys", 0);
-    registered("buys", 1);
+    InstanceClient in = serving("in", 0);
+    serving("buys", 0);
+    serving("buys", 1);
     assertThat(state("in-0")).isEqualTo(InstanceState.INSTANCE_STATE_RUNNING);
+    // buys-0 serves, but has no per-user target yet.
     assertThat(state("buys-0")).isEqualTo(InstanceState.INSTANCE_STATE_STARTING);
     assertThat(coordinator.status().getState()).isEqualTo("starting");
 
-    registered("per-user", 0);
+    InstanceClient perUser = registered("per-user", 0);
+    // Registered is not serving: buys-0 still has no target.
+    assertThat(state("buys-0")).isEqualTo(InstanceState.INSTANCE_STATE_STARTING);
+    assertThat(coordinator.status().getState()).isEqualTo("starting");
+    perUser.reportState(InstanceState.INSTANCE_STATE_RUNNING, "serving");
     assertThat(state("buys-0")).isEqualTo(InstanceState.INSTANCE_STATE_RUNNING);
     assertThat(state("per-user-0")).isEqualTo(InstanceState.INSTANCE_STATE_RUNNING);
     assertThat(coordinator.status().getState()).isEqualTo("running");
@@ -145,8 +161,8 @@ class ControlServiceImplTest {
     // …while per-user still waits for both buys replicas to end, so its routes do not change.
     assertThat(perUser.pending()).isEmpty();
 
-    // A restarted replica takes the dead one's index and is routed to again.
-    registered("buys", 1);
+    // A restarted replica takes the dead one's index and is routed to again once it serves.
+    serving("buys", 1);
     assertThat(RouteComputer.targetIds(in.nextRoutes().getOutputs(0)))
         .containsExactly("buys-0", "buys-1");
     assertThat(coordinator.status().getState()).isEqualTo("running");
@@ -183,6 +199,30 @@ class ControlServiceImplTest {
         .isEqualTo("missed heartbeats for 6 s (timeout 5 s)");
     assertThat(RouteComputer.targetIds(all[0].nextRoutes().getOutputs(0)))
         .containsExactly("buys-0");
+  }
+
+  @Test
+  void anUpstreamGainsADownstreamTargetOnlyOnceItReportsThatItServes() throws Exception {
+    InstanceClient in = registered("in", 0);
+    InstanceClient buys0 = registered("buys", 0);
+    // Registered, but its gRPC services may not be up: "in" must not open a stream to it yet.
+    assertThat(in.pending()).isEmpty();
+
+    buys0.reportState(InstanceState.INSTANCE_STATE_RUNNING, "serving");
+    RouteUpdate first = in.nextRoutes();
+    assertThat(RouteComputer.targetIds(first.getOutputs(0))).containsExactly("buys-0");
+    assertThat(state("in-0")).isEqualTo(InstanceState.INSTANCE_STATE_STARTING); // 1 of 2
+
+    InstanceClient buys1 = registered("buys", 1);
+    assertThat(in.pending()).isEmpty();
+    buys1.reportState(InstanceState.INSTANCE_STATE_RUNNING, "serving");
+    RouteUpdate second = in.nextRoutes();
+    assertThat(second.getVersion()).isGreaterThan(first.getVersion());
+    assertThat(RouteComputer.targetIds(second.getOutputs(0))).containsExactly("buys-0", "buys-1");
+    assertThat(state("in-0")).isEqualTo(InstanceState.INSTANCE_STATE_RUNNING);
+    // Its own report only said it serves; its routes lack a per-user target, so it still starts.
+    assertThat(state("buys-0")).isEqualTo(InstanceState.INSTANCE_STATE_STARTING);
+    assertThat(in.pending()).isEmpty();
   }
 
   @Test

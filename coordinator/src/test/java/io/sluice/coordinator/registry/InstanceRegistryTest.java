@@ -163,4 +163,31 @@ class InstanceRegistryTest {
     assertThat(registry.instance("in-0").orElseThrow().state())
         .isEqualTo(InstanceState.INSTANCE_STATE_FINISHED);
   }
+
+  @Test
+  void runningFromTheInstanceMeansServingAndLeavesStartingToTheRoutes() {
+    AtomicInteger changes = new AtomicInteger();
+    InstanceSnapshot buys = registry.register(register("buys", 0));
+    registry.addListener(changes::incrementAndGet);
+    assertThat(registry.isServing(buys)).isFalse();
+
+    assertThat(registry.reportState(
+        "buys-0", buys.session(), InstanceState.INSTANCE_STATE_RUNNING, "serving")).isTrue();
+    assertThat(registry.isServing(buys)).isTrue();
+    assertThat(changes.get()).isEqualTo(1); // serving changes who is routed to
+    // Its own routes may still lack targets: running is for the coordinator to say.
+    assertThat(registry.instance("buys-0").orElseThrow().state())
+        .isEqualTo(InstanceState.INSTANCE_STATE_STARTING);
+    assertThat(registry.reportState(
+        "buys-0", buys.session(), InstanceState.INSTANCE_STATE_RUNNING, "serving")).isFalse();
+
+    assertThat(registry.markRunning("buys-0", buys.session())).isTrue();
+    assertThat(registry.instance("buys-0").orElseThrow().state())
+        .isEqualTo(InstanceState.INSTANCE_STATE_RUNNING);
+
+    // Serving belongs to one registration: a new one must report again.
+    registry.markDead("buys-0", buys.session(), "gone");
+    InstanceSnapshot again = registry.register(register("buys", 0));
+    assertThat(registry.isServing(again)).isFalse();
+  }
 }

@@ -45,6 +45,14 @@ class RouteComputerTest {
         .build());
   }
 
+  /** Registers an instance that then reports RUNNING: its services are up, so it is routed to. */
+  private InstanceSnapshot serving(String stage, int index) {
+    InstanceSnapshot registered = register(stage, index);
+    assertThat(registry.reportState(registered.instanceId(), registered.session(),
+        InstanceState.INSTANCE_STATE_RUNNING, "serving")).isTrue();
+    return registry.instance(registered.instanceId()).orElseThrow();
+  }
+
   private static KeyGroupRange range(int start, int end) {
     return KeyGroupRange.newBuilder().setStart(start).setEnd(end).build();
   }
@@ -56,16 +64,17 @@ class RouteComputerTest {
         .orElseThrow(() -> new AssertionError("no route to " + toStage + " in " + update));
   }
 
+  /** Every instance of every stage, each serving. */
   private void registerAll() {
-    register("in", 0);
+    serving("in", 0);
     for (int i = 0; i < 3; i++) {
-      register("keyed", i);
+      serving("keyed", i);
     }
     for (String s : new String[] {"rr", "bc", "fw"}) {
-      register(s, 0);
-      register(s, 1);
+      serving(s, 0);
+      serving(s, 1);
     }
-    register("out", 0);
+    serving("out", 0);
   }
 
   @Test
@@ -91,8 +100,8 @@ class RouteComputerTest {
   }
 
   @Test
-  void targetsAreOnlyTheRegisteredOnesWhileExpectedParallelismSaysHowManyToWaitFor() {
-    register("keyed", 2);
+  void targetsAreOnlyTheServingOnesWhileExpectedParallelismSaysHowManyToWaitFor() {
+    serving("keyed", 2);
     OutputRoute keyed = output(routes.compute("in", 0), "keyed");
     assertThat(keyed.getExpectedParallelism()).isEqualTo(3);
     assertThat(keyed.getTargetsList()).extracting(RouteTarget::getInstanceId)
@@ -145,7 +154,7 @@ class RouteComputerTest {
     assertThat(outFirst.getVersion()).isGreaterThan(first.getVersion());
     assertThat(routes.issueChanged()).isEmpty();
 
-    register("keyed", 0);
+    serving("keyed", 0);
     Map<String, RouteUpdate> changed = routes.issueChanged();
     // "in" gains a target; "out" is unchanged (it knew keyed-0 as an input already); keyed-0
     // itself was never issued routes, so it is included.
@@ -159,12 +168,12 @@ class RouteComputerTest {
   @Test
   void scaleOutOfAStatelessStageReroutesItsReadersAndItsOwnReplicas() {
     InstanceSnapshot in = register("in", 0);
-    InstanceSnapshot rr0 = register("rr", 0);
+    InstanceSnapshot rr0 = serving("rr", 0);
     routes.issue(in);
     routes.issue(rr0);
-    routes.issue(register("rr", 1));
+    routes.issue(serving("rr", 1));
 
-    register("rr", 2); // beyond replicas: 2, so rr grows to 3
+    serving("rr", 2); // beyond replicas: 2, so rr grows to 3
     assertThat(registry.desiredParallelism("rr")).isEqualTo(3);
     Map<String, RouteUpdate> changed = routes.issueChanged();
     assertThat(changed.keySet()).contains("in-0", "rr-0", "rr-1", "rr-2");
@@ -183,5 +192,66 @@ class RouteComputerTest {
     assertThat(routes.compute("rr", 1).getKeyGroups()).isEqualTo(KeyGroupRange.getDefaultInstance());
     assertThat(RouteComputer.targetIds(output(routes.compute("in", 0), "rr")))
         .containsExactly("rr-0");
+  }
+
+  @Test
+  void aRegisteredInstanceIsATargetOnlyOnceItReportsItServes() {
+    InstanceSnapshot in = serving("in", 0);
+    for (String s : new String[] {"rr", "bc", "fw"}) {
+      serving(s, 0);
+      serving(s, 1);
+    }
+    serving("keyed", 0);
+    serving("keyed", 1);
+    InstanceSnapshot keyed2 = register("keyed", 2); // its gRPC services may not be up yet
+    assertThat(registry.isServing(keyed2)).isFalse();
+
+    RouteUpdate before = routes.issue(in);
+    OutputRoute toKeyed = output(before, "keyed");
+    assertThat(toKeyed.getExpectedParallelism()).isEqualTo(3);
+    assertThat(RouteComputer.targetIds(toKeyed)).containsExactly("keyed-0", "keyed-1");
+    // Every other output is complete, so only the missing keyed-2 holds "in" back.
+    assertThat(RouteComputer.complete(before, registry)).isFalse();
+    routes.issueChanged(); // everyone else gets their first routes
+    assertThat(routes.issueChanged()).isEmpty();
+
+    registry.reportState(
+        keyed2.instanceId(), keyed2.session(), InstanceState.INSTANCE_STATE_RUNNING, "serving");
+    assertThat(registry.isServing(keyed2)).isTrue();
+    Map<String, RouteUpdate> changed = routes.issueChanged();
+    assertThat(changed.keySet()).containsExactly("in-0");
+    RouteUpdate after = changed.get("in-0");
+    assertThat(after.getVersion()).isGreaterThan(before.getVersion());
+    assertThat(RouteComputer.targetIds(output(after, "keyed")))
+        .containsExactly("keyed-0", "keyed-1", "keyed-2");
+    assertThat(output(after, "keyed").getTargets(2).getKeyGroups()).isEqualTo(range(5, 8));
+    assertThat(RouteComputer.complete(after, registry)).isTrue();
+  }
+
+  @Test
+  void aReplacementRegistrationIsATargetOnlyOnceItReportsItServesAgain() {
+    InstanceSnapshot in = serving("in", 0);
+    serving("keyed", 0);
+    InstanceSnapshot first = serving("keyed", 1);
+    routes.issue(in);
+    registry.markDead(first.instanceId(), first.session(), "test");
+    // The dead one stays on the hash edge, so "in" keeps its routes.
+    assertThat(routes.issueChanged()).doesNotContainKey("in-0");
+
+    InstanceSnapshot second = register("keyed", 1);
+    // A late report from the dead registration does not make the new one serve.
+    registry.reportState(
+        first.instanceId(), first.session(), InstanceState.INSTANCE_STATE_RUNNING, "late");
+    assertThat(registry.isServing(second)).isFalse();
+    RouteUpdate waiting = routes.issueChanged().get("in-0");
+    assertThat(waiting).isNotNull();
+    assertThat(RouteComputer.targetIds(output(waiting, "keyed"))).containsExactly("keyed-0");
+
+    registry.reportState(
+        second.instanceId(), second.session(), InstanceState.INSTANCE_STATE_RUNNING, "serving");
+    RouteUpdate rerouted = routes.issueChanged().get("in-0");
+    assertThat(rerouted).isNotNull();
+    assertThat(RouteComputer.targetIds(output(rerouted, "keyed")))
+        .containsExactly("keyed-0", "keyed-1");
   }
 }

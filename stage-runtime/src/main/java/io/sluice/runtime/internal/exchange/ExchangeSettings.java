@@ -32,7 +32,7 @@ public record ExchangeSettings(
 
   public static final ExchangeSettings DEFAULTS =
       new ExchangeSettings(
-          512 * 1024, 32 * 1024, 8, 4 * 1024 * 1024, 256, 64 * 1024, Duration.ofMillis(5));
+          1024 * 1024, 256 * 1024, 8, 4 * 1024 * 1024, 256, 64 * 1024, Duration.ofMillis(5));
 
   public ExchangeSettings {
     if (flowControlWindow < 65_535) {
