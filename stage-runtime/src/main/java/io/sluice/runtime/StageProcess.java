@@ -34,6 +34,7 @@ import io.sluice.runtime.internal.task.Mailbox;
 import io.sluice.runtime.internal.task.OperatorRunner;
 import io.sluice.runtime.internal.task.Subtask;
 import io.sluice.runtime.internal.task.SubtaskState;
+import io.sluice.runtime.internal.trace.TraceOrigin;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -190,11 +191,12 @@ public final class StageProcess implements AutoCloseable {
     double maxRate = config.doubleValue("maxRate", 0);
     if (r.getStageType().equals(GeneratorStageFactory.TYPE)) {
       GeneratorStageFactory.Settings gs = GeneratorStageFactory.settings(config);
-      generator = new GeneratorSource(gs, r.getInstanceId(), Clock.systemUTC(), metrics);
+      generator = new GeneratorSource(gs, r.getInstanceId(), Clock.systemUTC(), metrics, TraceOrigin.from(config));
       sourceHandler = generator;
       maxRate = gs.rate();
     } else if (source) {
-      ingest = new IngestEndpoint(r.getPipeline(), r.getInstanceId(), settings.credits(), mailbox, Clock.systemUTC(), metrics);
+      ingest = new IngestEndpoint(r.getPipeline(), r.getInstanceId(), settings.credits(), mailbox,
+          Clock.systemUTC(), metrics, TraceOrigin.from(config));
       sourceHandler = ingest;
     }
     Subtask task =

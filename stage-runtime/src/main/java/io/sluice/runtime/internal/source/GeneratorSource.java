@@ -9,6 +9,7 @@ import io.sluice.runtime.internal.task.InputChannel;
 import io.sluice.runtime.internal.task.Mailbox;
 import io.sluice.runtime.internal.task.RawOperator;
 import io.sluice.runtime.internal.task.Subtask;
+import io.sluice.runtime.internal.trace.TraceOrigin;
 import java.nio.ByteBuffer;
 import java.time.Clock;
 
@@ -28,11 +29,17 @@ public final class GeneratorSource implements Subtask.ItemHandler {
   private final TaskMetrics metrics;
   private final ByteString[] keys;
   private final byte[] filler;
+  private final TraceOrigin traces;
   private Subtask subtask;
   private long generated;
 
   public GeneratorSource(
-      GeneratorStageFactory.Settings settings, String instanceId, Clock clock, TaskMetrics metrics) {
+      GeneratorStageFactory.Settings settings,
+      String instanceId,
+      Clock clock,
+      TaskMetrics metrics,
+      TraceOrigin traces) {
+    this.traces = traces;
     this.settings = settings;
     this.instanceId = instanceId;
     this.clock = clock;
@@ -63,6 +70,7 @@ public final class GeneratorSource implements Subtask.ItemHandler {
           .setEventTime(now)
           .setPayload(payload(seq))
           .setContentType(settings.json() ? "application/json" : "application/octet-stream")
+          .setTrace(traces.newRoot())
           .build());
     }
     metrics.received(n, (long) n * settings.payloadBytes());

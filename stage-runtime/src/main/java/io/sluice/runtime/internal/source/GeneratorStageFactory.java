@@ -40,6 +40,7 @@ public final class GeneratorStageFactory implements StageFactory {
 
   /** The validated settings. */
   public static Settings settings(StageConfig config) {
+    io.sluice.runtime.internal.trace.TraceOrigin.validate(config);
     long count = config.longValue("count", 0);
     double rate = config.doubleValue("rate", 0);
     int payloadBytes = config.intValue("payloadBytes", 100);

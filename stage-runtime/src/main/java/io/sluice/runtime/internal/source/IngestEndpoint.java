@@ -9,6 +9,7 @@ import io.sluice.proto.v1.IngestServiceGrpc;
 import io.sluice.proto.v1.PublishAck;
 import io.sluice.proto.v1.PublishRequest;
 import io.sluice.runtime.internal.task.InputChannel;
+import io.sluice.runtime.internal.trace.TraceOrigin;
 import io.sluice.runtime.internal.task.Mailbox;
 import io.sluice.runtime.internal.task.RawOperator;
 import io.sluice.runtime.internal.task.Subtask;
@@ -37,6 +38,7 @@ public final class IngestEndpoint extends IngestServiceGrpc.IngestServiceImplBas
   private final Mailbox mailbox;
   private final Clock clock;
   private final TaskMetrics metrics;
+  private final TraceOrigin traces;
   private Subtask subtask;
   private volatile boolean draining;
   // Confined to the subtask thread.
@@ -44,7 +46,14 @@ public final class IngestEndpoint extends IngestServiceGrpc.IngestServiceImplBas
   private int streams;
 
   public IngestEndpoint(
-      String pipeline, String instanceId, int credits, Mailbox mailbox, Clock clock, TaskMetrics metrics) {
+      String pipeline,
+      String instanceId,
+      int credits,
+      Mailbox mailbox,
+      Clock clock,
+      TaskMetrics metrics,
+      TraceOrigin traces) {
+    this.traces = traces;
     this.pipeline = pipeline;
     this.instanceId = instanceId;
     this.credits = credits;
@@ -123,13 +132,18 @@ public final class IngestEndpoint extends IngestServiceGrpc.IngestServiceImplBas
     long now = clock.millis();
     for (Event e : req.getEventsList()) {
       if (seq > last) {
-        if (e.getId().isEmpty() || e.getEventTime() == 0) {
+        boolean traced = e.hasTrace() && TraceOrigin.isValid(e.getTrace());
+        if (e.getId().isEmpty() || e.getEventTime() == 0 || !traced) {
           Event.Builder b = e.toBuilder();
           if (e.getId().isEmpty()) {
             b.setId(channel.producer + "-" + seq);
           }
           if (e.getEventTime() == 0) {
             b.setEventTime(now);
+          }
+          if (!traced) {
+            // Every event carries a trace context from here on; a client's own is continued.
+            b.setTrace(traces.newRoot());
           }
           e = b.build();
         }

@@ -32,6 +32,7 @@ public final class IngestStageFactory implements StageFactory {
   public StageDefinition<?, ?, ?, ?> create(StageConfig config) {
     config.duration("watermark.maxOutOfOrder", java.time.Duration.ZERO);
     config.duration("watermark.idleTimeout", java.time.Duration.ofSeconds(30));
+    io.sluice.runtime.internal.trace.TraceOrigin.validate(config);
     double maxRate = config.doubleValue("maxRate", 0);
     if (maxRate < 0) {
       throw new io.sluice.runtime.api.ConfigException("maxRate", "'maxRate' must not be negative");

@@ -1,0 +1,104 @@
+package io.sluice.runtime.internal.trace;
+
+import com.google.protobuf.UnsafeByteOperations;
+import io.opentelemetry.api.trace.SpanContext;
+import io.opentelemetry.api.trace.SpanId;
+import io.opentelemetry.api.trace.TraceFlags;
+import io.opentelemetry.api.trace.TraceId;
+import io.opentelemetry.api.trace.TraceState;
+import io.sluice.proto.v1.TraceContext;
+import io.sluice.runtime.api.ConfigException;
+import io.sluice.runtime.api.StageConfig;
+import java.util.HexFormat;
+import java.util.SplittableRandom;
+
+/**
+ * Where traces start: a source gives every event that arrives without a valid trace context a new
+ * one (a random trace id and the id of the source's span), and decides sampling once, by ratio,
+ * in the W3C "sampled" flag; every later stage honours that flag. A valid context from the client
+ * is kept, so its trace continues.
+ *
+ * <p>Threading: confined to the source's subtask thread (the random generator is not shared).
+ */
+public final class TraceOrigin {
+  private static final HexFormat HEX = HexFormat.of();
+
+  private final double sampleRatio;
+  private final SplittableRandom random;
+
+  public TraceOrigin(double sampleRatio, long seed) {
+    if (!(sampleRatio >= 0 && sampleRatio <= 1)) {
+      throw new IllegalArgumentException("sampleRatio must be in [0, 1], got " + sampleRatio);
+    }
+    this.sampleRatio = sampleRatio;
+    this.random = new SplittableRandom(seed);
+  }
+
+  /** From a source's {@code tracing: {sampleRatio}} setting (default 0.01). */
+  public static TraceOrigin from(StageConfig config) {
+    double ratio = config.doubleValue("tracing.sampleRatio", 0.01);
+    if (!(ratio >= 0 && ratio <= 1)) {
+      throw new ConfigException("tracing.sampleRatio", "'tracing.sampleRatio' must be between 0 and 1, got " + ratio);
+    }
+    return new TraceOrigin(ratio, System.nanoTime() ^ ProcessHandle.current().pid());
+  }
+
+  /** Validates a source's tracing settings (for StageFactory.create). */
+  public static void validate(StageConfig config) {
+    from(config);
+  }
+
+  /** True when the context is a well-formed W3C context (per the OpenTelemetry API's rules). */
+  public static boolean isValid(TraceContext t) {
+    if (t.getTraceId().size() != 16 || t.getSpanId().size() != 8) {
+      return false;
+    }
+    return SpanContext.create(
+            HEX.formatHex(t.getTraceId().toByteArray()),
+            HEX.formatHex(t.getSpanId().toByteArray()),
+            TraceFlags.fromByte((byte) t.getTraceFlags()),
+            TraceState.getDefault())
+        .isValid();
+  }
+
+  /** A new root context: a fresh trace, the sampling decision made here. */
+  public TraceContext newRoot() {
+    byte[] traceId = new byte[16];
+    byte[] spanId = new byte[8];
+    do {
+      fill(traceId);
+    } while (isZero(traceId));
+    do {
+      fill(spanId);
+    } while (isZero(spanId));
+    boolean sampled = sampleRatio > 0 && random.nextDouble() < sampleRatio;
+    return TraceContext.newBuilder()
+        .setTraceId(UnsafeByteOperations.unsafeWrap(traceId))
+        .setSpanId(UnsafeByteOperations.unsafeWrap(spanId))
+        .setTraceFlags(sampled ? TraceFlags.getSampled().asByte() : TraceFlags.getDefault().asByte())
+        .build();
+  }
+
+  /** The hex trace id, for logs. */
+  public static String traceIdHex(TraceContext t) {
+    return TraceId.fromBytes(t.getTraceId().toByteArray()) + "/" + SpanId.fromBytes(t.getSpanId().toByteArray());
+  }
+
+  private void fill(byte[] b) {
+    for (int i = 0; i < b.length; i += 8) {
+      long r = random.nextLong();
+      for (int j = 0; j < 8 && i + j < b.length; j++) {
+        b[i + j] = (byte) (r >>> (8 * j));
+      }
+    }
+  }
+
+  private static boolean isZero(byte[] b) {
+    for (byte x : b) {
+      if (x != 0) {
+        return false;
+      }
+    }
+    return true;
+  }
+}
