@@ -133,6 +133,18 @@ public final class StageProcess implements AutoCloseable {
             // Callbacks only queue frames for the subtask: no thread hop per message.
             .directExecutor()
             .addService(health.getHealthService())
+            // Counts bytes read on data-plane and publish streams as the transport sees them.
+            .addStreamTracerFactory(new io.grpc.ServerStreamTracer.Factory() {
+              @Override
+              public io.grpc.ServerStreamTracer newServerStreamTracer(String method, io.grpc.Metadata headers) {
+                return new io.grpc.ServerStreamTracer() {
+                  @Override
+                  public void inboundWireSize(long bytes) {
+                    metrics.wireBytesIn(bytes);
+                  }
+                };
+              }
+            })
             .fallbackHandlerRegistry(registry)
             .build()
             .start();

@@ -20,7 +20,7 @@ import org.HdrHistogram.Histogram;
 /**
  * The {@code bench-sink} stage type: counts what arrives and, for {@code generator} events in
  * binary format (whose payload starts with the System.nanoTime() of their creation), records the
- * end-to-end latency in an HdrHistogram. On close it writes a JSON report to {@code report}.
+ * end-to-end latency of every 16th event in an HdrHistogram. On close it writes a JSON report to {@code report}.
  * Latency is only meaningful when generator and sink share one machine's monotonic clock.
  */
 public final class BenchSinkFactory implements StageFactory {
@@ -71,7 +71,8 @@ public final class BenchSinkFactory implements StageFactory {
       lastNanos = now;
       events++;
       byte[] p = record.value();
-      if (p.length >= 8) {
+      // Every 16th event: enough for stable percentiles, cheap enough not to be the bottleneck.
+      if (p.length >= 8 && (events & 15) == 0) {
         long created = ByteBuffer.wrap(p).getLong();
         long micros = (now - created) / 1_000;
         if (micros >= 0 && micros <= latencyMicros.getHighestTrackableValue()) {

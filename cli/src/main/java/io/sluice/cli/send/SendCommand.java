@@ -59,9 +59,9 @@ public final class SendCommand implements Callable<Integer> {
     String file;
 
     @Option(
-        names = "--generate",
+        names = {"--generate", "--count"},
         paramLabel = "N",
-        description = "Send N synthetic click events (deterministic given --seed).")
+        description = "Send N synthetic click events (deterministic given --seed); --count is the same.")
     Long generate;
   }
 

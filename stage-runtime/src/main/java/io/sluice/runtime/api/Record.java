@@ -21,20 +21,24 @@ public final class Record<K, V> {
   private final V value;
   private final long timestamp;
   private final Map<String, String> attributes;
+  // An explicit trace context, or null when the record inherits the one of `traceSource`.
   private final TraceParent trace;
+  // The wire event whose trace context this record carries, kept through with...() copies; read
+  // lazily, so operators that never look at the trace never pay for decoding it. Opaque.
+  final Object traceSource;
   // The wire event this record was decoded from, while key and value are still the decoded ones;
   // opaque to operators. Lets the runtime forward unchanged records without re-encoding.
   final Object origin;
 
   /** A new record with no id (the runtime derives one), no attributes and no trace context. */
   public Record(K key, V value, long timestamp) {
-    this("", key, value, timestamp, Map.of(), null, null);
+    this("", key, value, timestamp, Map.of(), null, null, null);
   }
 
   /** A new record with every field given. */
   public Record(
       String id, K key, V value, long timestamp, Map<String, String> attributes, TraceParent trace) {
-    this(id, key, value, timestamp, Map.copyOf(attributes), trace, null);
+    this(id, key, value, timestamp, Map.copyOf(attributes), trace, null, null);
   }
 
   Record(
@@ -44,6 +48,7 @@ public final class Record<K, V> {
       long timestamp,
       Map<String, String> attributes,
       TraceParent trace,
+      Object traceSource,
       Object origin) {
     this.id = Objects.requireNonNull(id, "id");
     this.key = key;
@@ -51,6 +56,7 @@ public final class Record<K, V> {
     this.timestamp = timestamp;
     this.attributes = attributes;
     this.trace = trace;
+    this.traceSource = trace == null ? traceSource : null;
     this.origin = origin;
   }
 
@@ -79,34 +85,34 @@ public final class Record<K, V> {
 
   /** The trace context, or null when the event carries none. */
   public TraceParent trace() {
-    return trace;
+    return trace != null ? trace : traceSource == null ? null : RecordAccess.resolveTrace(traceSource);
   }
 
   public <K2> Record<K2, V> withKey(K2 newKey) {
-    return new Record<>(id, newKey, value, timestamp, attributes, trace, null);
+    return new Record<>(id, newKey, value, timestamp, attributes, trace, traceSource, null);
   }
 
   public <V2> Record<K, V2> withValue(V2 newValue) {
-    return new Record<>(id, key, newValue, timestamp, attributes, trace, null);
+    return new Record<>(id, key, newValue, timestamp, attributes, trace, traceSource, null);
   }
 
   public Record<K, V> withTimestamp(long newTimestamp) {
-    return new Record<>(id, key, value, newTimestamp, attributes, trace, null);
+    return new Record<>(id, key, value, newTimestamp, attributes, trace, traceSource, null);
   }
 
   public Record<K, V> withId(String newId) {
-    return new Record<>(newId, key, value, timestamp, attributes, trace, null);
+    return new Record<>(newId, key, value, timestamp, attributes, trace, traceSource, null);
   }
 
   /** A copy with one attribute added or replaced. */
   public Record<K, V> withAttribute(String name, String attributeValue) {
     var copy = new java.util.HashMap<>(attributes);
     copy.put(name, attributeValue);
-    return new Record<>(id, key, value, timestamp, Map.copyOf(copy), trace, null);
+    return new Record<>(id, key, value, timestamp, Map.copyOf(copy), trace, traceSource, null);
   }
 
   public Record<K, V> withTrace(TraceParent newTrace) {
-    return new Record<>(id, key, value, timestamp, attributes, newTrace, null);
+    return new Record<>(id, key, value, timestamp, attributes, newTrace, null, null);
   }
 
   @Override
@@ -117,7 +123,7 @@ public final class Record<K, V> {
         && Objects.equals(key, r.key)
         && Objects.equals(value, r.value)
         && attributes.equals(r.attributes)
-        && Objects.equals(trace, r.trace);
+        && Objects.equals(trace(), r.trace());
   }
 
   @Override
@@ -141,6 +147,11 @@ public final class Record<K, V> {
           }
 
           @Override
+          public Object traceSource(Record<?, ?> record) {
+            return record.traceSource;
+          }
+
+          @Override
           public <K, V> Record<K, V> create(
               String id,
               K key,
@@ -149,7 +160,7 @@ public final class Record<K, V> {
               Map<String, String> attributes,
               TraceParent trace,
               Object origin) {
-            return new Record<>(id, key, value, timestamp, attributes, trace, origin);
+            return new Record<>(id, key, value, timestamp, attributes, trace, origin, origin);
           }
         });
   }

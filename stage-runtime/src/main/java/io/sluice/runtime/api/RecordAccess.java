@@ -11,6 +11,13 @@ public final class RecordAccess {
   public interface Accessor {
     Object origin(Record<?, ?> record);
 
+    /** The wire event whose trace context the record inherits, or null (explicit or none). */
+    Object traceSource(Record<?, ?> record);
+
+    /**
+     * A record; with {@code trace} null and an {@code origin}, the record inherits the origin's
+     * trace context, decoded only if someone asks.
+     */
     <K, V> Record<K, V> create(
         String id,
         K key,
@@ -22,11 +29,22 @@ public final class RecordAccess {
   }
 
   private static volatile Accessor accessor;
+  private static volatile java.util.function.Function<Object, TraceParent> traceResolver;
 
   private RecordAccess() {}
 
   static void install(Accessor a) {
     accessor = a;
+  }
+
+  /** How the runtime turns a wire event's trace context into a {@link TraceParent}. */
+  public static void installTraceResolver(java.util.function.Function<Object, TraceParent> resolver) {
+    traceResolver = resolver;
+  }
+
+  static TraceParent resolveTrace(Object source) {
+    var r = traceResolver;
+    return r == null ? null : r.apply(source);
   }
 
   /** The accessor; initialises {@link Record} first if need be. */

@@ -20,6 +20,10 @@ import java.util.Map;
 public final class RecordCodec {
   private static final RecordAccess.Accessor ACCESS = RecordAccess.get();
 
+  static {
+    RecordAccess.installTraceResolver(o -> o instanceof Event e ? trace(e) : null);
+  }
+
   private final String idPrefix;
   private long nextId;
 
@@ -37,7 +41,8 @@ public final class RecordCodec {
     K key = keySerde.deserialize(e.getKey().toByteArray());
     V value = valueSerde.deserialize(e.getPayload().toByteArray());
     Map<String, String> attributes = e.getAttributesCount() == 0 ? Map.of() : e.getAttributesMap();
-    return ACCESS.create(e.getId(), key, value, e.getEventTime(), attributes, trace(e), e);
+    // No TraceParent yet: the record inherits e's context and decodes it only if asked.
+    return ACCESS.create(e.getId(), key, value, e.getEventTime(), attributes, null, e);
   }
 
   /**
@@ -62,7 +67,12 @@ public final class RecordCodec {
     if (!r.attributes().isEmpty()) {
       b.putAllAttributes(r.attributes());
     }
-    if (r.trace() != null) {
+    Object inherited = ACCESS.traceSource(r);
+    if (inherited instanceof Event source) {
+      if (source.hasTrace()) {
+        b.setTrace(source.getTrace()); // the wire form as it came: no decode, no re-encode
+      }
+    } else if (r.trace() != null) {
       b.setTrace(toWire(r.trace()));
     } else if (cause != null && cause.hasTrace()) {
       b.setTrace(cause.getTrace());

@@ -1,13 +1,14 @@
 package io.sluice.runtime.internal.metrics;
 
 /**
- * Counters of one subtask. Written by the subtask thread only; read by any thread (the heartbeat
- * reporter), hence volatile fields with a single writer.
+ * Counters of one subtask. Written by the subtask thread only (volatile fields with a single
+ * writer), except bytes in, which the transport counts as it reads (see {@link #wireBytesIn});
+ * read by any thread (the heartbeat reporter).
  */
 public final class TaskMetrics {
   private volatile long recordsIn;
   private volatile long recordsOut;
-  private volatile long bytesIn;
+  private final java.util.concurrent.atomic.LongAdder bytesIn = new java.util.concurrent.atomic.LongAdder();
   private volatile long bytesOut;
   private volatile long deadLetters;
   private volatile long lost;
@@ -16,9 +17,17 @@ public final class TaskMetrics {
   private volatile long idleNanos;
   private volatile int inboxDepth;
 
-  public void received(int events, long bytes) {
+  /** Events taken from an input. */
+  public void received(int events) {
     recordsIn += events;
-    bytesIn += bytes;
+  }
+
+  /**
+   * Serialized bytes read from an input stream, as the transport saw them (any thread): counted by
+   * a gRPC stream tracer, so nobody walks a message again just to measure it.
+   */
+  public void wireBytesIn(long bytes) {
+    bytesIn.add(bytes);
   }
 
   public void sent(int events, long bytes) {
@@ -60,7 +69,7 @@ public final class TaskMetrics {
   }
 
   public long bytesIn() {
-    return bytesIn;
+    return bytesIn.sum();
   }
 
   public long bytesOut() {

@@ -41,7 +41,6 @@ public final class OutputRouter {
 
   private List<Route> routes = List.of();
   private final Map<String, OutputChannel> channels = new HashMap<>();
-  private final Map<String, RouteTarget> targetsByKey = new HashMap<>();
   private final List<OutputChannel> retiring = new ArrayList<>();
   private final Map<String, Long> retryAt = new HashMap<>();
   private long routeVersion = -1;
@@ -88,7 +87,11 @@ public final class OutputRouter {
         }
         if (ch == null) {
           ch = open(r.getOutput(), t);
-          targetsByKey.put(key, t);
+          if (ending) {
+            // Routes changed while we are ending: the new target gets its end at once, else
+            // allEndsDone() would wait for a channel nobody ends.
+            ch.end("input ended");
+          }
         }
         keep.put(key, ch);
         targets[i] = ch;
@@ -106,7 +109,8 @@ public final class OutputRouter {
         } else {
           gone.cancel("route removed");
         }
-        targetsByKey.remove(e.getKey());
+        // Its retry deadline goes too, or nextDeadlineNanos() would stay in the past forever.
+        retryAt.remove(e.getKey());
       }
     }
     channels.clear();

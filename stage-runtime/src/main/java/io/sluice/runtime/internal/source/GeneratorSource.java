@@ -22,6 +22,8 @@ import java.time.Clock;
  */
 public final class GeneratorSource implements Subtask.ItemHandler {
   private static final int BATCH = 256;
+  private static final ByteString JSON_TYPE = ByteString.copyFromUtf8("application/json");
+  private static final ByteString BINARY_TYPE = ByteString.copyFromUtf8("application/octet-stream");
 
   private final GeneratorStageFactory.Settings settings;
   private final String instanceId;
@@ -30,6 +32,7 @@ public final class GeneratorSource implements Subtask.ItemHandler {
   private final ByteString[] keys;
   private final byte[] filler;
   private final TraceOrigin traces;
+  private final String idPrefix;
   private Subtask subtask;
   private long generated;
 
@@ -40,6 +43,7 @@ public final class GeneratorSource implements Subtask.ItemHandler {
       TaskMetrics metrics,
       TraceOrigin traces) {
     this.traces = traces;
+    this.idPrefix = instanceId + "-";
     this.settings = settings;
     this.instanceId = instanceId;
     this.clock = clock;
@@ -64,16 +68,17 @@ public final class GeneratorSource implements Subtask.ItemHandler {
     long now = clock.millis();
     for (int i = 0; i < n; i++) {
       long seq = generated++;
+      // Id and content type as bytes: protobuf then need not measure and encode them as UTF-8.
       out.emit("", Event.newBuilder()
-          .setId(instanceId + "-" + seq)
+          .setIdBytes(ByteString.copyFromUtf8(idPrefix + seq))
           .setKey(keys[(int) (mix(seq) % keys.length)])
           .setEventTime(now)
           .setPayload(payload(seq))
-          .setContentType(settings.json() ? "application/json" : "application/octet-stream")
+          .setContentTypeBytes(settings.json() ? JSON_TYPE : BINARY_TYPE)
           .setTrace(traces.newRoot())
           .build());
     }
-    metrics.received(n, (long) n * settings.payloadBytes());
+    metrics.received(n);
     subtask.consumeTokens(n);
   }
 

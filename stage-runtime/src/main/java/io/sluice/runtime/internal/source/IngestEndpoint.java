@@ -156,7 +156,7 @@ public final class IngestEndpoint extends IngestServiceGrpc.IngestServiceImplBas
       seq++;
     }
     lastSequence.put(channel.producer, last);
-    metrics.received(taken, req.getSerializedSize());
+    metrics.received(taken);
     subtask.consumeTokens(taken);
     channel.ack(last);
   }

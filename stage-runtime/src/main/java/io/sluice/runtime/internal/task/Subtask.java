@@ -285,7 +285,7 @@ public final class Subtask implements Runnable {
         }
         runner.endOfBatch();
         ci.events += n;
-        metrics.received(n, frame.getSerializedSize());
+        metrics.received(n);
         consumeTokens(n);
       }
       case WATERMARK -> onWatermark(ci, frame.getWatermark());
