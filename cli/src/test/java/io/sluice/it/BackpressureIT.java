@@ -84,6 +84,7 @@ class BackpressureIT {
 
       Map<String, Long> peakHeap = new TreeMap<>();
       Map<String, Long> peakDirect = new TreeMap<>();
+      Map<String, Long> peakRss = new TreeMap<>();
       long producerPeakDirect = 0;
       long maxAhead = 0;
       long deadline = System.nanoTime() + OFFER_FOR.toNanos();
@@ -94,6 +95,7 @@ class BackpressureIT {
           for (InstanceStatus i : st.getInstancesList()) {
             peakHeap.merge(i.getInstanceId(), i.getHeapUsedBytes(), Math::max);
             peakDirect.merge(i.getInstanceId(), i.getDirectUsedBytes(), Math::max);
+            peakRss.merge(i.getInstanceId(), i.getRssBytes(), Math::max);
             if (st.getName().equals("out")) {
               sinkIn += i.getRecordsIn();
             }
@@ -106,8 +108,9 @@ class BackpressureIT {
       long sentWhileThrottled = publisher.progress().sent();
       System.out.printf(Locale.ROOT, "offered for %ds: producer sent %,d; max ahead of sink %,d events%n",
           OFFER_FOR.toSeconds(), sentWhileThrottled, maxAhead);
-      peakHeap.forEach((k, v) -> System.out.printf(Locale.ROOT, "  %-10s peak heap %6.1f MiB, direct %6.1f MiB%n",
-          k, v / (double) MB, peakDirect.get(k) / (double) MB));
+      peakHeap.forEach((k, v) -> System.out.printf(Locale.ROOT,
+          "  %-10s peak heap %6.1f MiB, direct %6.1f MiB, RSS %6.1f MiB%n",
+          k, v / (double) MB, peakDirect.get(k) / (double) MB, peakRss.get(k) / (double) MB));
       System.out.printf(Locale.ROOT, "  producer   peak direct %6.1f MiB%n", producerPeakDirect / (double) MB);
 
       // Held back: at 2,000/s for 30 s the sink takes ~60k; the producer may be ahead only by what

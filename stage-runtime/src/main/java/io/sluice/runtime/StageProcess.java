@@ -109,6 +109,7 @@ public final class StageProcess implements AutoCloseable {
   private ControlClient control;
   private ChannelPool pool;
   private ExchangeService exchange;
+  private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
   private volatile SubtaskState finalState;
   private volatile String failure;
 
@@ -306,6 +307,10 @@ public final class StageProcess implements AutoCloseable {
 
   @Override
   public void close() {
+    // Both awaitTermination() and a shutdown hook may close; the first does the work.
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
     health.enterTerminalState();
     if (exchange != null) {
       exchange.shutdown();

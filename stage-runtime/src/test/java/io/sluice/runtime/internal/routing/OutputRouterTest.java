@@ -293,6 +293,77 @@ class OutputRouterTest {
   }
 
   @Test
+  void aFailedChannelRemovedByARouteUpdateLeavesNoRetryDeadlineBehind()
+      throws IOException, InterruptedException {
+    RecordingReceiver a = receiver("sink-0");
+    RecordingReceiver b = receiver("sink-1");
+    newRouter(0, SMALL_BATCHES);
+    router.apply(update(1,
+        route("", "sink", Partitioning.PARTITIONING_ROUND_ROBIN, 1, a.target(0)).build()));
+    awaitUntil(() -> "the channel to sink-0 to be ready", this::allChannelsReady);
+    OutputChannel toA = router.channels().get(0);
+
+    a.stop();
+    awaitUntil(() -> "the channel to sink-0 to fail", () -> toA.failure() != null);
+    long now = mailbox.nanoTime();
+    router.flushDue(now);
+    // Nothing was emitted, so every batch is empty: the only deadline is the retry of sink-0.
+    assertThat(router.channels()).as("channels before the update").containsExactly(toA);
+    assertThat(router.nextDeadlineNanos()).as("retry deadline for sink-0")
+        .isNotEqualTo(Long.MAX_VALUE);
+
+    router.apply(update(2,
+        route("", "sink", Partitioning.PARTITIONING_ROUND_ROBIN, 1, b.target(0)).build()));
+    assertThat(router.channels()).singleElement().isNotSameAs(toA);
+    // Long after the retry would have been due: a deadline left behind would now be in the past,
+    // and a subtask loop parking until it would spin.
+    router.flushDue(now + TimeUnit.SECONDS.toNanos(60));
+    assertThat(router.nextDeadlineNanos()).as("next deadline with no retry pending")
+        .isEqualTo(Long.MAX_VALUE);
+
+    endAllAndAwaitAcks();
+    assertThat(b.streamsOpened()).isEqualTo(1);
+    assertNoProtocolErrors(b);
+  }
+
+  @Test
+  void aRouteUpdateAfterEndAllEndsTheChannelsItOpens() throws IOException {
+    RecordingReceiver a = receiver("sink-0");
+    RecordingReceiver b = receiver("sink-1");
+    b.holdEndAcks();
+    newRouter(0, SMALL_BATCHES);
+    router.apply(update(1,
+        route("", "sink", Partitioning.PARTITIONING_ROUND_ROBIN, 1, a.target(0)).build()));
+    router.endAll("drain");
+    awaitUntil(() -> "sink-0 to ack its end", router::allEndsDone);
+
+    router.apply(update(2,
+        route("", "sink", Partitioning.PARTITIONING_ROUND_ROBIN, 2, a.target(0), b.target(1))
+            .build()));
+    assertThat(router.channels()).hasSize(2);
+    awaitUntil(() -> "sink-1 to see an end frame on the channel opened after endAll",
+        b::allStreamsEnded);
+    assertThat(router.allEndsDone()).as("ends done before sink-1 acked").isFalse();
+    assertThat(router.unacknowledgedEnds()).singleElement().asString().contains("sink-1");
+
+    b.releaseEndAcks();
+    awaitUntil(() -> "every end to be acknowledged; missing " + router.unacknowledgedEnds(),
+        router::allEndsDone);
+    assertThat(router.unacknowledgedEnds()).isEmpty();
+    assertThat(b.streams()).singleElement().satisfies(s -> {
+      // The receiver flags any frame before OPEN, and any frame after END, as a protocol error.
+      assertThat(s.open()).isNotNull();
+      assertThat(s.open().getToInstance()).isEqualTo("sink-1");
+      assertThat(s.ended()).isTrue();
+      assertThat(s.eventsBeforeEnd()).isZero();
+      assertThat(s.protocolErrors()).isEmpty();
+    });
+    // The update kept sink-0's ended channel rather than opening a second stream to it.
+    assertThat(a.streamsOpened()).isEqualTo(1);
+    assertNoProtocolErrors(a);
+  }
+
+  @Test
   void endAllEndsEveryChannelAfterItsEventsAndIsDoneOnlyOnceAllAcked() throws IOException {
     RecordingReceiver[] rx = receivers("sink-0", "sink-1", "sink-2");
     OutputRoute.Builder route = route("", "sink", Partitioning.PARTITIONING_HASH, 3);
