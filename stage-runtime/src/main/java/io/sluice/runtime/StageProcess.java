@@ -242,7 +242,7 @@ public final class StageProcess implements AutoCloseable {
   private <KIn, VIn, KOut, VOut> OperatorRunner<KIn, VIn, KOut, VOut> newRunner(
       Registered r, StageDefinition<KIn, VIn, KOut, VOut> definition, OutputRouter router, Mailbox mailbox) {
     return new OperatorRunner<>(
-        options.stage(), r.getInstanceId(), r.getIndex(), definition, router::emit, mailbox, Clock.systemUTC(), metrics);
+        options.stage(), r.getInstanceId(), r.getIndex(), definition, router, mailbox, Clock.systemUTC(), metrics);
   }
 
   /** Every stage type on the classpath, by type name. */

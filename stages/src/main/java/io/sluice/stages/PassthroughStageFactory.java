@@ -54,5 +54,16 @@ public final class PassthroughStageFactory implements StageFactory {
     public void process(Event event, Emitter out) {
       out.emit("", event);
     }
+
+    @Override
+    public boolean handlesRawBytes() {
+      return true;
+    }
+
+    /** The event's bytes go out as they came in: nothing parsed, nothing re-encoded. */
+    @Override
+    public void processRaw(com.google.protobuf.ByteString event, Emitter out) {
+      out.emitRaw("", event);
+    }
   }
 }

@@ -37,7 +37,7 @@ public final class MeshBenchmark {
   public record Result(
       int hops, long events, double eventsPerSecond, long p50Micros, long p99Micros,
       Map<String, Long> peakRss, long stagesRssTotal, double wallSeconds,
-      Map<String, Double> cpuSeconds, double flowSeconds) {}
+      Map<String, Double> cpuSeconds, double flowSeconds, double steadyEventsPerSecond) {}
 
   public static void main(String[] args) throws Exception {
     int hops = 2;
@@ -66,9 +66,10 @@ public final class MeshBenchmark {
 
   static void print(int run, Result r) {
     System.out.printf(Locale.ROOT,
-        "run %d: hops=%d events=%,d  %,.0f events/s  latency p50=%.1f ms p99=%.1f ms  wall %.1f s%n",
-        run, r.hops(), r.events(), r.eventsPerSecond(), r.p50Micros() / 1000.0, r.p99Micros() / 1000.0,
-        r.wallSeconds());
+        "run %d: hops=%d events=%,d  %,.0f events/s overall, %,.0f events/s steady (second half)"
+            + "  latency p50=%.1f ms p99=%.1f ms  wall %.1f s%n",
+        run, r.hops(), r.events(), r.eventsPerSecond(), r.steadyEventsPerSecond(),
+        r.p50Micros() / 1000.0, r.p99Micros() / 1000.0, r.wallSeconds());
     r.peakRss().forEach((k, v) -> System.out.printf(Locale.ROOT, "  %-14s peak RSS %6.1f MB, CPU %5.1f s%n",
         k, v / 1e6, r.cpuSeconds().getOrDefault(k, 0.0)));
     System.out.printf(Locale.ROOT, "  events flowed for %.1f s (first to last event at the sink)%n", r.flowSeconds());
@@ -144,7 +145,7 @@ public final class MeshBenchmark {
     cpu.forEach((k, v) -> cpuSeconds.put(k, v / 100.0));
     return new Result(hops, rep.get("events").asLong(), rep.get("eventsPerSecond").asDouble(),
         rep.get("p50Micros").asLong(), rep.get("p99Micros").asLong(), sorted, stagesTotal, wall,
-        cpuSeconds, rep.get("seconds").asDouble());
+        cpuSeconds, rep.get("seconds").asDouble(), rep.get("steadyEventsPerSecond").asDouble());
   }
 
   /** utime + stime of a process in clock ticks (USER_HZ, 100 on Linux). */

@@ -49,6 +49,9 @@ public final class BenchSinkFactory implements StageFactory {
     private final Path report;
     private final Histogram latencyMicros = new Histogram(60_000_000L, 3);
     private long events;
+    // When every millionth event arrived: the rate over the second half of a run is the steady
+    // state, after the JIT compilers of every JVM have settled.
+    private final java.util.ArrayList<Long> millionMarks = new java.util.ArrayList<>();
     private long firstNanos;
     private long lastNanos;
     private int index;
@@ -70,6 +73,9 @@ public final class BenchSinkFactory implements StageFactory {
       }
       lastNanos = now;
       events++;
+      if (events % 1_000_000 == 0) {
+        millionMarks.add(now);
+      }
       byte[] p = record.value();
       // Every 16th event: enough for stable percentiles, cheap enough not to be the bottleneck.
       if (p.length >= 8 && (events & 15) == 0) {
@@ -88,6 +94,14 @@ public final class BenchSinkFactory implements StageFactory {
       json.put("events", events);
       json.put("seconds", seconds);
       json.put("eventsPerSecond", seconds > 0 ? events / seconds : 0);
+      int marks = millionMarks.size();
+      if (marks >= 4) {
+        int from = marks / 2;
+        double steadySeconds = (millionMarks.get(marks - 1) - millionMarks.get(from - 1)) / 1e9;
+        json.put("steadyEventsPerSecond", (marks - from) * 1_000_000 / steadySeconds);
+      } else {
+        json.put("steadyEventsPerSecond", 0);
+      }
       json.put("latencyCount", latencyMicros.getTotalCount());
       json.put("p50Micros", latencyMicros.getValueAtPercentile(50));
       json.put("p99Micros", latencyMicros.getValueAtPercentile(99));

@@ -24,7 +24,7 @@ import java.util.logging.Logger;
  * <p>Threading: gRPC callbacks run on the transport thread (the server uses {@code
  * directExecutor()}); they only validate the first frame and queue frames, never block.
  */
-public final class ExchangeService extends StageServiceGrpc.StageServiceImplBase {
+public final class ExchangeService implements io.grpc.BindableService {
   private static final Logger LOG = Logger.getLogger(ExchangeService.class.getName());
 
   /** Receives newly opened channels; called on a transport thread, must not block. */
@@ -53,8 +53,15 @@ public final class ExchangeService extends StageServiceGrpc.StageServiceImplBase
     shuttingDown = true;
   }
 
+  /** StageService with {@link FrameCodec}: batches stay bytes until the subtask needs them. */
   @Override
-  public StreamObserver<Frame> exchange(StreamObserver<Feedback> responseObserver) {
+  public io.grpc.ServerServiceDefinition bindService() {
+    return io.grpc.ServerServiceDefinition.builder(StageServiceGrpc.SERVICE_NAME)
+        .addMethod(FrameCodec.EXCHANGE, io.grpc.stub.ServerCalls.asyncBidiStreamingCall(this::exchange))
+        .build();
+  }
+
+  private StreamObserver<Object> exchange(StreamObserver<Feedback> responseObserver) {
     ServerCallStreamObserver<Feedback> call = (ServerCallStreamObserver<Feedback>) responseObserver;
     call.disableAutoRequest();
     if (shuttingDown) {
@@ -79,24 +86,24 @@ public final class ExchangeService extends StageServiceGrpc.StageServiceImplBase
       }
 
       @Override
-      public void onNext(Frame frame) {
+      public void onNext(Object item) {
         if (channel == null) {
-          open(frame);
+          open(item);
           return;
         }
-        if (frame.hasEnd()) {
+        if (item instanceof Frame frame && frame.hasEnd()) {
           channel.endReceived = true;
         }
-        channel.offer(frame);
+        channel.offer(item);
       }
 
-      private void open(Frame frame) {
-        if (!frame.hasOpen()) {
+      private void open(Object item) {
+        if (!(item instanceof Frame frame) || !frame.hasOpen()) {
           call.onError(
               Status.INVALID_ARGUMENT
                   .withDescription(
                       "the first frame of an Exchange stream must be 'open' (ChannelOpen), got "
-                          + frame.getKindCase())
+                          + (item instanceof Frame f ? f.getKindCase() : "a batch"))
                   .asRuntimeException());
           return;
         }
@@ -184,9 +191,9 @@ public final class ExchangeService extends StageServiceGrpc.StageServiceImplBase
     }
   }
 
-  private static final class Discard implements StreamObserver<Frame> {
+  private static final class Discard implements StreamObserver<Object> {
     @Override
-    public void onNext(Frame value) {}
+    public void onNext(Object value) {}
 
     @Override
     public void onError(Throwable t) {}

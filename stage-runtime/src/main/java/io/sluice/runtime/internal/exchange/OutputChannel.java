@@ -7,10 +7,8 @@ import io.grpc.stub.ClientResponseObserver;
 import io.sluice.proto.v1.ChannelOpen;
 import io.sluice.proto.v1.EndOfStream;
 import io.sluice.proto.v1.Event;
-import io.sluice.proto.v1.EventBatch;
 import io.sluice.proto.v1.Feedback;
 import io.sluice.proto.v1.Frame;
-import io.sluice.proto.v1.StageServiceGrpc;
 import io.sluice.runtime.internal.metrics.TaskMetrics;
 import io.sluice.runtime.internal.task.Mailbox;
 import java.util.logging.Level;
@@ -38,8 +36,10 @@ public final class OutputChannel {
   private final Mailbox mailbox;
   private final TaskMetrics metrics;
 
-  private ClientCallStreamObserver<Frame> stream;
-  private EventBatch.Builder batch = EventBatch.newBuilder();
+  private ClientCallStreamObserver<Object> stream;
+  // Events (built) and ByteStrings (serialized events forwarded as they came), with their sizes.
+  private java.util.ArrayList<Object> batch = new java.util.ArrayList<>();
+  private int[] sizes = new int[64];
   private int batchEvents;
   private int batchBytes;
   private long batchStartNanos;
@@ -69,12 +69,11 @@ public final class OutputChannel {
 
   /** Opens the stream and sends the ChannelOpen frame. Subtask thread. */
   public void start(Channel channel) {
-    StageServiceGrpc.StageServiceStub stub =
-        StageServiceGrpc.newStub(channel).withOnReadyThreshold(settings.onReadyThreshold());
-    stub.exchange(
-        new ClientResponseObserver<Frame, Feedback>() {
+    io.grpc.stub.ClientCalls.asyncBidiStreamingCall(
+        channel.newCall(FrameCodec.EXCHANGE, io.grpc.CallOptions.DEFAULT.withOnReadyThreshold(settings.onReadyThreshold())),
+        new ClientResponseObserver<Object, Feedback>() {
           @Override
-          public void beforeStart(ClientCallStreamObserver<Frame> requestStream) {
+          public void beforeStart(ClientCallStreamObserver<Object> requestStream) {
             stream = requestStream;
             // Only a wake-up: the subtask decides what to send, on its own thread.
             requestStream.setOnReadyHandler(mailbox::wakeup);
@@ -121,12 +120,25 @@ public final class OutputChannel {
 
   /** Adds an event to the batch; sends the batch when full. Subtask thread. */
   public void append(Event event) {
+    add(event, event.getSerializedSize());
+  }
+
+  /** Adds a serialized event, to be sent as it is. Subtask thread. */
+  public void appendRaw(com.google.protobuf.ByteString event) {
+    add(event, event.size());
+  }
+
+  private void add(Object item, int size) {
     if (batchEvents == 0) {
       batchStartNanos = mailbox.nanoTime();
     }
-    batch.addEvents(event);
+    if (batchEvents == sizes.length) {
+      sizes = java.util.Arrays.copyOf(sizes, sizes.length * 2);
+    }
+    batch.add(item);
+    sizes[batchEvents] = size;
     batchEvents++;
-    batchBytes += event.getSerializedSize() + 4;
+    batchBytes += size + 4;
     if (batchEvents >= settings.batchMaxEvents() || batchBytes >= settings.batchMaxBytes()) {
       flush();
     }
@@ -142,17 +154,17 @@ public final class OutputChannel {
     if (batchEvents == 0) {
       return;
     }
-    EventBatch b = batch.build();
+    OutboundBatch b = new OutboundBatch(batch, java.util.Arrays.copyOf(sizes, batchEvents));
     int n = batchEvents;
     int bytes = batchBytes;
-    batch = EventBatch.newBuilder();
+    batch = new java.util.ArrayList<>(Math.min(settings.batchMaxEvents(), 1024));
     batchEvents = 0;
     batchBytes = 0;
     if (failure != null) {
       metrics.lost(n);
       return;
     }
-    stream.onNext(Frame.newBuilder().setBatch(b).build());
+    stream.onNext(b);
     eventsSent += n;
     metrics.sent(n, bytes);
   }

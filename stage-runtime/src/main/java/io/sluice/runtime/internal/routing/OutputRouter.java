@@ -26,7 +26,7 @@ import java.util.logging.Logger;
  *
  * <p>Threading: confined to the subtask thread.
  */
-public final class OutputRouter {
+public final class OutputRouter implements io.sluice.runtime.internal.task.RawOperator.Emitter {
   private static final Logger LOG = Logger.getLogger(OutputRouter.class.getName());
   private static final long RETRY_NANOS = 1_000_000_000L;
 
@@ -185,7 +185,23 @@ public final class OutputRouter {
     return "ready";
   }
 
+  /** Sends a serialized event, as it is, to every route of the given output. */
+  @Override
+  public void emitRaw(String output, com.google.protobuf.ByteString event) {
+    boolean any = false;
+    for (Route r : routes) {
+      if (r.route.getOutput().equals(output)) {
+        r.emitRaw(event);
+        any = true;
+      }
+    }
+    if (!any && !output.isEmpty()) {
+      unroutedDrops++;
+    }
+  }
+
   /** Sends an event to every route of the given output ("" = main). */
+  @Override
   public void emit(String output, Event event) {
     boolean any = false;
     for (Route r : routes) {
@@ -358,6 +374,28 @@ public final class OutputRouter {
         }
       }
       return targets.length > 0 || route.getExpectedParallelism() == 0;
+    }
+
+    void emitRaw(com.google.protobuf.ByteString e) {
+      switch (route.getPartitioning()) {
+        case PARTITIONING_HASH -> {
+          int kg = KeyGroups.keyGroup(io.sluice.runtime.internal.exchange.FrameCodec.keyOf(e), keyGroupToTarget.length);
+          targets[keyGroupToTarget[kg]].appendRaw(e);
+        }
+        case PARTITIONING_BROADCAST -> {
+          for (OutputChannel c : targets) {
+            c.appendRaw(e);
+          }
+        }
+        case PARTITIONING_FORWARD -> targets[forwardTarget >= 0 ? forwardTarget : 0].appendRaw(e);
+        default -> {
+          OutputChannel c = targets[rr % targets.length];
+          c.appendRaw(e);
+          if (c.batchEmpty()) {
+            rr = (rr + 1) % targets.length;
+          }
+        }
+      }
     }
 
     void emit(Event e) {

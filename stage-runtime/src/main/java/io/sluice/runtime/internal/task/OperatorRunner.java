@@ -108,6 +108,29 @@ public final class OperatorRunner<KIn, VIn, KOut, VOut> implements OperatorConte
     }
   }
 
+  /** Processes a received batch: as bytes for an operator that takes them, else parsed. */
+  public void process(io.sluice.runtime.internal.exchange.InboundBatch batch) {
+    int n = batch.size();
+    if (raw != null && raw.handlesRawBytes()) {
+      for (int i = 0; i < n; i++) {
+        raw.processRaw(batch.eventBytes(i), out);
+      }
+      return;
+    }
+    for (int i = 0; i < n; i++) {
+      Event event;
+      try {
+        event = batch.event(i);
+      } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+        // Not an Event at all: keep its bytes as the payload of a dead letter, with the reason.
+        deadLetter(Event.newBuilder().setPayload(batch.eventBytes(i)).build(),
+            "malformed event bytes: " + e.getMessage());
+        continue;
+      }
+      process(event);
+    }
+  }
+
   /** The events of one input batch have been processed. */
   public void endOfBatch() {
     if (raw != null) {

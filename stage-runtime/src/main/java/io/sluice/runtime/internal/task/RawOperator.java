@@ -22,9 +22,31 @@ public interface RawOperator {
     return true;
   }
 
+  /**
+   * Whether the operator takes events as the serialized bytes they arrived as ({@link
+   * #processRaw}); then the runtime parses nothing for it.
+   */
+  default boolean handlesRawBytes() {
+    return false;
+  }
+
+  /** Processes one serialized event; only called when {@link #handlesRawBytes()} is true. */
+  default void processRaw(com.google.protobuf.ByteString event, Emitter out) {
+    throw new UnsupportedOperationException("this operator takes parsed events");
+  }
+
   /** Where a raw operator sends events. */
   interface Emitter {
     /** Sends to the main output ("") or a side output. */
     void emit(String output, Event event);
+
+    /** Sends a serialized event as it is (the router forwards the bytes without re-encoding). */
+    default void emitRaw(String output, com.google.protobuf.ByteString event) {
+      try {
+        emit(output, Event.parseFrom(event));
+      } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+        throw new IllegalArgumentException("malformed event bytes: " + e.getMessage(), e);
+      }
+    }
   }
 }

@@ -265,10 +265,18 @@ public final class Subtask implements Runnable {
   }
 
   private void handle(InputChannel ch, Object item) {
-    if (item instanceof Frame frame) {
+    if (item instanceof io.sluice.runtime.internal.exchange.InboundBatch batch) {
+      ChannelInfo ci = info.get(ch);
+      int n = batch.size();
+      runner.process(batch);
+      runner.endOfBatch();
+      ci.events += n;
+      metrics.received(n);
+      consumeTokens(n);
+    } else if (item instanceof Frame frame) {
       handleFrame(ch, frame);
     } else {
-      itemHandler.handle(ch, item, router::emit);
+      itemHandler.handle(ch, item, router);
       runner.endOfBatch();
     }
   }

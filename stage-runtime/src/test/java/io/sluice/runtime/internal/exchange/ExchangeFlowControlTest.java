@@ -87,7 +87,7 @@ class ExchangeFlowControlTest {
     OutputRouter rxRouter = new OutputRouter("p", "sink", "sink-0", 0, SETTINGS, rxMailbox, rxMetrics,
         new ChannelPool(SETTINGS));
     OperatorRunner<String, String, String, String> runner = new OperatorRunner<>(
-        "sink", "sink-0", 0, def, rxRouter::emit, rxMailbox, Clock.systemUTC(), rxMetrics);
+        "sink", "sink-0", 0, def, rxRouter, rxMailbox, Clock.systemUTC(), rxMetrics);
     Subtask receiver = new Subtask("sink-0", rxMailbox, runner, rxRouter, rxMetrics,
         (state, reason) -> {
           if (state == SubtaskState.FINISHED || state == SubtaskState.STOPPED) {

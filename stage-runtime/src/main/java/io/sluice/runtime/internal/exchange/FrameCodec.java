@@ -1,0 +1,182 @@
+package io.sluice.runtime.internal.exchange;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.CodedOutputStream;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.WireFormat;
+import io.grpc.Drainable;
+import io.grpc.KnownLength;
+import io.grpc.MethodDescriptor;
+import io.grpc.Status;
+import io.grpc.protobuf.ProtoUtils;
+import io.sluice.proto.v1.Event;
+import io.sluice.proto.v1.EventBatch;
+import io.sluice.proto.v1.Feedback;
+import io.sluice.proto.v1.Frame;
+import io.sluice.proto.v1.StageServiceGrpc;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+
+/**
+ * How Exchange frames cross the wire in this runtime: the same bytes as {@code sluice.v1.Frame}
+ * (any implementation of the contract interoperates), but a batch is read as an {@link
+ * InboundBatch} — one array and the events' offsets — and written from an {@link OutboundBatch},
+ * whose items may be events received as bytes and forwarded unchanged. Other frames are ordinary
+ * {@link Frame} messages.
+ *
+ * <p>Stateless and thread-safe.
+ */
+public final class FrameCodec implements MethodDescriptor.Marshaller<Object> {
+  public static final FrameCodec INSTANCE = new FrameCodec();
+
+  /** StageService.Exchange with this codec for frames. */
+  public static final MethodDescriptor<Object, Feedback> EXCHANGE =
+      StageServiceGrpc.getExchangeMethod().toBuilder(INSTANCE, ProtoUtils.marshaller(Feedback.getDefaultInstance()))
+          .build();
+
+  // A tag is (field number << 3) | wire type.
+  private static final int BATCH_TAG = tag(Frame.BATCH_FIELD_NUMBER);
+  private static final int EVENT_TAG = tag(EventBatch.EVENTS_FIELD_NUMBER);
+  private static final int KEY_TAG = tag(Event.KEY_FIELD_NUMBER);
+
+  private static int tag(int field) {
+    return (field << 3) | WireFormat.WIRETYPE_LENGTH_DELIMITED;
+  }
+
+  private FrameCodec() {}
+
+  @Override
+  public InputStream stream(Object value) {
+    if (value instanceof Frame f) {
+      return new MessageBytes(f.toByteArray());
+    }
+    OutboundBatch b = (OutboundBatch) value;
+    int batchLength = 0;
+    for (int size : b.sizes()) {
+      batchLength += 1 + CodedOutputStream.computeUInt32SizeNoTag(size) + size;
+    }
+    byte[] out = new byte[1 + CodedOutputStream.computeUInt32SizeNoTag(batchLength) + batchLength];
+    CodedOutputStream cos = CodedOutputStream.newInstance(out);
+    try {
+      cos.writeUInt32NoTag(BATCH_TAG);
+      cos.writeUInt32NoTag(batchLength);
+      for (int i = 0; i < b.items().size(); i++) {
+        Object item = b.items().get(i);
+        cos.writeUInt32NoTag(EVENT_TAG);
+        cos.writeUInt32NoTag(b.sizes()[i]);
+        if (item instanceof Event e) {
+          e.writeTo(cos);
+        } else {
+          cos.writeRawBytes((ByteString) item);
+        }
+      }
+      cos.checkNoSpaceLeft();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot encode a batch", e);
+    }
+    return new MessageBytes(out);
+  }
+
+  @Override
+  public Object parse(InputStream stream) {
+    byte[] buf;
+    try {
+      buf = stream.readAllBytes();
+    } catch (IOException e) {
+      throw Status.INTERNAL.withDescription("cannot read a frame: " + e.getMessage()).asRuntimeException();
+    }
+    try {
+      InboundBatch batch = readBatch(buf);
+      return batch != null ? batch : Frame.parseFrom(buf);
+    } catch (InvalidProtocolBufferException e) {
+      throw Status.INVALID_ARGUMENT
+          .withDescription("malformed Frame (" + buf.length + " bytes): " + e.getMessage())
+          .asRuntimeException();
+    }
+  }
+
+  /** The batch if the frame is exactly one batch field; null for any other frame. */
+  private static InboundBatch readBatch(byte[] buf) throws InvalidProtocolBufferException {
+    CodedInputStream in = CodedInputStream.newInstance(buf);
+    try {
+      if (in.readTag() != BATCH_TAG) {
+        return null;
+      }
+      int length = in.readRawVarint32();
+      int end = in.getTotalBytesRead() + length;
+      if (length < 0 || end != buf.length) {
+        return null; // something else follows: let protobuf parse the whole frame
+      }
+      int[] offsets = new int[64];
+      int[] lengths = new int[64];
+      int n = 0;
+      while (in.getTotalBytesRead() < end) {
+        int tag = in.readTag();
+        if (tag != EVENT_TAG) {
+          in.skipField(tag); // e.g. first_sequence, unknown fields
+          continue;
+        }
+        int len = in.readRawVarint32();
+        int at = in.getTotalBytesRead();
+        if (len < 0 || at + len > end) {
+          throw new InvalidProtocolBufferException("an event runs past the end of its batch");
+        }
+        if (n == offsets.length) {
+          offsets = java.util.Arrays.copyOf(offsets, n * 2);
+          lengths = java.util.Arrays.copyOf(lengths, n * 2);
+        }
+        offsets[n] = at;
+        lengths[n] = len;
+        n++;
+        in.skipRawBytes(len);
+      }
+      return new InboundBatch(buf, offsets, lengths, n);
+    } catch (InvalidProtocolBufferException e) {
+      throw e;
+    } catch (IOException e) {
+      throw new InvalidProtocolBufferException(e);
+    }
+  }
+
+  /**
+   * The key of a serialized event, read from its wire form without parsing the rest; empty when
+   * it has none.
+   */
+  public static ByteString keyOf(ByteString event) {
+    try {
+      CodedInputStream in = event.newCodedInput();
+      in.enableAliasing(true);
+      while (true) {
+        int tag = in.readTag();
+        if (tag == 0) {
+          return ByteString.EMPTY;
+        }
+        if (tag == KEY_TAG) {
+          return in.readBytes();
+        }
+        in.skipField(tag);
+      }
+    } catch (IOException e) {
+      throw new IllegalArgumentException("malformed event: " + e.getMessage(), e);
+    }
+  }
+
+  /** A serialized message that gRPC can size and drain without copying through a buffer. */
+  private static final class MessageBytes extends ByteArrayInputStream implements KnownLength, Drainable {
+    MessageBytes(byte[] bytes) {
+      super(bytes);
+    }
+
+    @Override
+    public int drainTo(OutputStream target) throws IOException {
+      int n = count - pos;
+      target.write(buf, pos, n);
+      pos = count;
+      return n;
+    }
+  }
+}
