@@ -54,11 +54,20 @@ public final class FrameCodec implements MethodDescriptor.Marshaller<Object> {
     if (value instanceof Frame f) {
       return new MessageBytes(f.toByteArray());
     }
-    OutboundBatch b = (OutboundBatch) value;
+    return new BatchStream((OutboundBatch) value);
+  }
+
+  private static int batchLength(OutboundBatch b) {
     int batchLength = 0;
     for (int size : b.sizes()) {
       batchLength += 1 + CodedOutputStream.computeUInt32SizeNoTag(size) + size;
     }
+    return batchLength;
+  }
+
+  /** The whole frame in one array; used only when gRPC reads the stream instead of draining it. */
+  private static byte[] encode(OutboundBatch b) {
+    int batchLength = batchLength(b);
     byte[] out = new byte[1 + CodedOutputStream.computeUInt32SizeNoTag(batchLength) + batchLength];
     CodedOutputStream cos = CodedOutputStream.newInstance(out);
     try {
@@ -78,14 +87,27 @@ public final class FrameCodec implements MethodDescriptor.Marshaller<Object> {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot encode a batch", e);
     }
-    return new MessageBytes(out);
+    return out;
   }
 
   @Override
   public Object parse(InputStream stream) {
     byte[] buf;
     try {
-      buf = stream.readAllBytes();
+      // gRPC's message streams know their length: one exact read, no chunked growth.
+      int known = stream instanceof KnownLength ? stream.available() : -1;
+      if (known >= 0) {
+        buf = new byte[known];
+        int n = stream.readNBytes(buf, 0, known);
+        if (n != known || stream.read() != -1) {
+          buf = null;
+        }
+      } else {
+        buf = null;
+      }
+      if (buf == null) {
+        throw new IOException("the message is not the length gRPC announced");
+      }
     } catch (IOException e) {
       throw Status.INTERNAL.withDescription("cannot read a frame: " + e.getMessage()).asRuntimeException();
     }
@@ -162,6 +184,84 @@ public final class FrameCodec implements MethodDescriptor.Marshaller<Object> {
       }
     } catch (IOException e) {
       throw new IllegalArgumentException("malformed event: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * A batch as gRPC's message stream: gRPC drains it into its own buffers, and forwarded events
+   * are written there straight from the arrays they arrived in — one copy, no intermediate array.
+   */
+  private static final class BatchStream extends InputStream implements KnownLength, Drainable {
+    private final OutboundBatch batch;
+    private final int batchLength;
+    private final int total;
+    private InputStream materialized;
+    private boolean drained;
+
+    BatchStream(OutboundBatch batch) {
+      this.batch = batch;
+      this.batchLength = batchLength(batch);
+      this.total = 1 + CodedOutputStream.computeUInt32SizeNoTag(batchLength) + batchLength;
+    }
+
+    @Override
+    public int drainTo(OutputStream target) throws IOException {
+      if (materialized != null) {
+        return (int) materialized.transferTo(target);
+      }
+      byte[] header = new byte[10];
+      write(target, header, BATCH_TAG, batchLength);
+      for (int i = 0; i < batch.items().size(); i++) {
+        Object item = batch.items().get(i);
+        int size = batch.sizes()[i];
+        write(target, header, EVENT_TAG, size);
+        if (item instanceof Event e) {
+          CodedOutputStream cos = CodedOutputStream.newInstance(target, Math.min(4096, Math.max(size, 1)));
+          e.writeTo(cos);
+          cos.flush();
+        } else {
+          ((ByteString) item).writeTo(target);
+        }
+      }
+      drained = true;
+      return total;
+    }
+
+    private static void write(OutputStream target, byte[] scratch, int tag, int length) throws IOException {
+      CodedOutputStream h = CodedOutputStream.newInstance(scratch);
+      h.writeUInt32NoTag(tag);
+      h.writeUInt32NoTag(length);
+      target.write(scratch, 0, h.getTotalBytesWritten());
+    }
+
+    private InputStream bytes() {
+      if (materialized == null) {
+        materialized = new ByteArrayInputStream(drained ? new byte[0] : encode(batch));
+      }
+      return materialized;
+    }
+
+    @Override
+    public int available() {
+      return drained ? 0 : materialized != null ? bytesAvailable() : total;
+    }
+
+    private int bytesAvailable() {
+      try {
+        return materialized.available();
+      } catch (IOException e) {
+        return 0;
+      }
+    }
+
+    @Override
+    public int read() throws IOException {
+      return bytes().read();
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      return bytes().read(b, off, len);
     }
   }
 

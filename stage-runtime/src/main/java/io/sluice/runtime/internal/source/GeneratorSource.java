@@ -3,7 +3,9 @@ package io.sluice.runtime.internal.source;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
 import io.sluice.proto.v1.ChannelOpen;
+import com.google.protobuf.CodedOutputStream;
 import io.sluice.proto.v1.Event;
+import io.sluice.proto.v1.TraceContext;
 import io.sluice.runtime.internal.metrics.TaskMetrics;
 import io.sluice.runtime.internal.task.InputChannel;
 import io.sluice.runtime.internal.task.Mailbox;
@@ -66,6 +68,14 @@ public final class GeneratorSource implements Subtask.ItemHandler {
   public void handle(InputChannel channel, Object item, RawOperator.Emitter out) {
     int n = (Integer) item;
     long now = clock.millis();
+    if (!settings.json()) {
+      for (int i = 0; i < n; i++) {
+        out.emitRaw("", binaryEvent(generated++, now));
+      }
+      metrics.received(n);
+      subtask.consumeTokens(n);
+      return;
+    }
     for (int i = 0; i < n; i++) {
       long seq = generated++;
       // Id and content type as bytes: protobuf then need not measure and encode them as UTF-8.
@@ -80,6 +90,43 @@ public final class GeneratorSource implements Subtask.ItemHandler {
     }
     metrics.received(n);
     subtask.consumeTokens(n);
+  }
+
+  /**
+   * A binary-format event written straight in its wire form (the bytes protobuf would write for
+   * the same Event), as a load generator would send prebuilt messages: no Event object is built
+   * and serialized per event. Field numbers are those of sluice.v1.Event and TraceContext.
+   */
+  ByteString binaryEvent(long seq, long now) {
+    byte[] id = (idPrefix + seq).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    ByteString key = keys[(int) (mix(seq) % keys.length)];
+    TraceContext trace = traces.newRoot();
+    int traceSize = trace.getSerializedSize();
+    int size = CodedOutputStream.computeByteArraySize(Event.ID_FIELD_NUMBER, id)
+        + CodedOutputStream.computeBytesSize(Event.KEY_FIELD_NUMBER, key)
+        + CodedOutputStream.computeInt64Size(Event.EVENT_TIME_FIELD_NUMBER, now)
+        + CodedOutputStream.computeByteArraySize(Event.PAYLOAD_FIELD_NUMBER, filler)
+        + CodedOutputStream.computeBytesSize(Event.CONTENT_TYPE_FIELD_NUMBER, BINARY_TYPE)
+        + CodedOutputStream.computeTagSize(Event.TRACE_FIELD_NUMBER)
+        + CodedOutputStream.computeUInt32SizeNoTag(traceSize) + traceSize;
+    byte[] out = new byte[size];
+    CodedOutputStream cos = CodedOutputStream.newInstance(out);
+    try {
+      cos.writeByteArray(Event.ID_FIELD_NUMBER, id);
+      cos.writeBytes(Event.KEY_FIELD_NUMBER, key);
+      cos.writeInt64(Event.EVENT_TIME_FIELD_NUMBER, now);
+      // The payload: the creation time for latency measurement, then filler.
+      cos.writeTag(Event.PAYLOAD_FIELD_NUMBER, com.google.protobuf.WireFormat.WIRETYPE_LENGTH_DELIMITED);
+      cos.writeUInt32NoTag(filler.length);
+      cos.writeFixed64NoTag(Long.reverseBytes(System.nanoTime())); // big-endian, like ByteBuffer
+      cos.writeRawBytes(filler, 8, filler.length - 8);
+      cos.writeBytes(Event.CONTENT_TYPE_FIELD_NUMBER, BINARY_TYPE);
+      cos.writeMessage(Event.TRACE_FIELD_NUMBER, trace);
+      cos.checkNoSpaceLeft();
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    return UnsafeByteOperations.unsafeWrap(out);
   }
 
   private ByteString payload(long seq) {
