@@ -21,7 +21,101 @@ public final class RecordCodec {
   private static final RecordAccess.Accessor ACCESS = RecordAccess.get();
 
   static {
-    RecordAccess.installTraceResolver(o -> o instanceof Event e ? trace(e) : null);
+    RecordAccess.installTraceResolver(o -> o instanceof Event e ? trace(e)
+        : o instanceof ByteString wire ? traceOfWire(wire) : null);
+  }
+
+  // Field numbers of sluice.v1.Event, for reading records straight from the wire form.
+  private static final int ID = tag(Event.ID_FIELD_NUMBER, 2);
+  private static final int KEY = tag(Event.KEY_FIELD_NUMBER, 2);
+  private static final int TIME = tag(Event.EVENT_TIME_FIELD_NUMBER, 0);
+  private static final int PAYLOAD = tag(Event.PAYLOAD_FIELD_NUMBER, 2);
+  private static final int ATTRIBUTES = tag(Event.ATTRIBUTES_FIELD_NUMBER, 2);
+  private static final int TRACE = tag(Event.TRACE_FIELD_NUMBER, 2);
+
+  private static int tag(int field, int wireType) {
+    return (field << 3) | wireType;
+  }
+
+  /**
+   * Decodes a record straight from an event's wire form, reading only what a record holds (id,
+   * key, time, payload) and leaving the rest — content type, trace context — as bytes. The wire
+   * form becomes the record's origin: forwarded unchanged, those bytes go out as they came. An
+   * event with attributes takes the full parse.
+   *
+   * @throws io.sluice.runtime.api.SerdeException when the key or payload cannot be decoded
+   * @throws com.google.protobuf.InvalidProtocolBufferException when the bytes are not an Event
+   */
+  public <K, V> Record<K, V> decode(ByteString wire, Serde<K> keySerde, Serde<V> valueSerde)
+      throws com.google.protobuf.InvalidProtocolBufferException {
+    ByteString id = ByteString.EMPTY;
+    ByteString key = ByteString.EMPTY;
+    ByteString payload = ByteString.EMPTY;
+    long time = 0;
+    try {
+      com.google.protobuf.CodedInputStream in = wire.newCodedInput();
+      in.enableAliasing(true);
+      for (int t = in.readTag(); t != 0; t = in.readTag()) {
+        if (t == ID) {
+          id = in.readBytes();
+        } else if (t == KEY) {
+          key = in.readBytes();
+        } else if (t == TIME) {
+          time = in.readInt64();
+        } else if (t == PAYLOAD) {
+          payload = in.readBytes();
+        } else if (t == ATTRIBUTES) {
+          return decode(Event.parseFrom(wire), keySerde, valueSerde);
+        } else if (!in.skipField(t)) {
+          break;
+        }
+      }
+    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+      throw e;
+    } catch (java.io.IOException e) {
+      throw new com.google.protobuf.InvalidProtocolBufferException(e);
+    }
+    K k = keySerde.deserialize(key.toByteArray());
+    V v = valueSerde.deserialize(payload.toByteArray());
+    return ACCESS.create(id.toStringUtf8(), k, v, time, Map.of(), null, wire);
+  }
+
+  /** The trace context in an event's wire form, or null. */
+  public static TraceContext traceContextOfWire(ByteString wire) {
+    try {
+      com.google.protobuf.CodedInputStream in = wire.newCodedInput();
+      for (int t = in.readTag(); t != 0; t = in.readTag()) {
+        if (t == TRACE) {
+          return TraceContext.parseFrom(in.readBytes());
+        }
+        if (!in.skipField(t)) {
+          break;
+        }
+      }
+      return null;
+    } catch (java.io.IOException e) {
+      return null;
+    }
+  }
+
+  private static TraceParent traceOfWire(ByteString wire) {
+    TraceContext t = traceContextOfWire(wire);
+    return t == null ? null : trace(Event.newBuilder().setTrace(t).build());
+  }
+
+  /**
+   * What to send for a forwarded record: its origin's bytes when it is unchanged and came off the
+   * wire (a {@link ByteString}), else an encoded {@link Event}.
+   */
+  public <K, V> Object encodeOrForward(Record<K, V> r, Serde<K> keySerde, Serde<V> valueSerde, java.util.function.Supplier<Event> cause) {
+    Object origin = ACCESS.origin(r);
+    if (origin instanceof ByteString unchanged) {
+      return unchanged;
+    }
+    if (origin instanceof Event unchanged) {
+      return unchanged;
+    }
+    return encode(r, keySerde, valueSerde, cause);
   }
 
   private final String idPrefix;
@@ -51,12 +145,21 @@ public final class RecordCodec {
    * context.
    */
   public <K, V> Event encode(Record<K, V> r, Serde<K> keySerde, Serde<V> valueSerde, Event cause) {
+    return encode(r, keySerde, valueSerde, () -> cause);
+  }
+
+  /**
+   * As {@link #encode(Record, Serde, Serde, Event)}, with the input asked for only when needed
+   * (a record without an id or any trace context), so it is not parsed for nothing.
+   */
+  public <K, V> Event encode(
+      Record<K, V> r, Serde<K> keySerde, Serde<V> valueSerde, java.util.function.Supplier<Event> causes) {
     Object origin = ACCESS.origin(r);
     if (origin instanceof Event unchanged) {
       return unchanged;
     }
     Event.Builder b = Event.newBuilder()
-        .setId(r.id().isEmpty() ? deriveId(cause) : r.id())
+        .setId(r.id().isEmpty() ? deriveId(causes.get()) : r.id())
         .setKey(wrap(keySerde.serialize(r.key())))
         .setEventTime(r.timestamp())
         .setPayload(wrap(valueSerde.serialize(r.value())));
@@ -72,10 +175,18 @@ public final class RecordCodec {
       if (source.hasTrace()) {
         b.setTrace(source.getTrace()); // the wire form as it came: no decode, no re-encode
       }
+    } else if (inherited instanceof ByteString wire) {
+      TraceContext t = traceContextOfWire(wire);
+      if (t != null) {
+        b.setTrace(t);
+      }
     } else if (r.trace() != null) {
       b.setTrace(toWire(r.trace()));
-    } else if (cause != null && cause.hasTrace()) {
-      b.setTrace(cause.getTrace());
+    } else {
+      Event cause = causes.get();
+      if (cause != null && cause.hasTrace()) {
+        b.setTrace(cause.getTrace());
+      }
     }
     return b.build();
   }

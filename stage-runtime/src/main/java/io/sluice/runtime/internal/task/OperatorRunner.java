@@ -41,6 +41,9 @@ public final class OperatorRunner<KIn, VIn, KOut, VOut> implements OperatorConte
   private final Mailbox mailbox;
   private final Clock clock;
   private final TaskMetrics metrics;
+  // The input being processed: its wire form, parsed into an Event only if someone needs it
+  // (a dead letter, a derived id); or an Event that arrived parsed.
+  private com.google.protobuf.ByteString currentWire;
   private Event current;
   private long deadLetterLogs;
 
@@ -117,18 +120,65 @@ public final class OperatorRunner<KIn, VIn, KOut, VOut> implements OperatorConte
       }
       return;
     }
-    for (int i = 0; i < n; i++) {
-      Event event;
-      try {
-        event = batch.event(i);
-      } catch (com.google.protobuf.InvalidProtocolBufferException e) {
-        // Not an Event at all: keep its bytes as the payload of a dead letter, with the reason.
-        deadLetter(Event.newBuilder().setPayload(batch.eventBytes(i)).build(),
-            "malformed event bytes: " + e.getMessage());
-        continue;
+    if (raw != null) {
+      // A raw operator that takes parsed events (egress): parse each, no records.
+      for (int i = 0; i < n; i++) {
+        Event event;
+        try {
+          event = batch.event(i);
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+          deadLetter(Event.newBuilder().setPayload(batch.eventBytes(i)).build(),
+              "malformed event bytes: " + e.getMessage());
+          continue;
+        }
+        process(event);
       }
-      process(event);
+      return;
     }
+    for (int i = 0; i < n; i++) {
+      processWire(batch.eventBytes(i));
+    }
+  }
+
+  /** Processes one event given as its wire form: decoded straight into a record. */
+  private void processWire(com.google.protobuf.ByteString wire) {
+    currentWire = wire;
+    current = null;
+    try {
+      Record<KIn, VIn> record;
+      try {
+        record = codec.decode(wire, definition.keyIn(), definition.valueIn());
+      } catch (SerdeException e) {
+        deadLetter(currentEvent(), e.getMessage());
+        return;
+      } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+        deadLetter(currentEvent(), "malformed event bytes: " + e.getMessage());
+        return;
+      }
+      operator.process(record);
+    } catch (Exception e) { // also checked exceptions thrown sneakily by user code
+      String reason = e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+      deadLetter(currentEvent(), reason);
+      if (deadLetterLogs++ < 5) {
+        LOG.log(Level.WARNING, instanceId + ": operator failed on an event", e);
+      }
+    } finally {
+      currentWire = null;
+      current = null;
+    }
+  }
+
+  /** The input being processed as an Event, parsed on first use; null outside processing. */
+  private Event currentEvent() {
+    if (current == null && currentWire != null) {
+      try {
+        current = Event.parseFrom(currentWire);
+      } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+        // Not an Event at all: its bytes become the payload of the dead letter.
+        current = Event.newBuilder().setPayload(currentWire).build();
+      }
+    }
+    return current;
   }
 
   /** The events of one input batch have been processed. */
@@ -166,20 +216,29 @@ public final class OperatorRunner<KIn, VIn, KOut, VOut> implements OperatorConte
   @SuppressWarnings("unchecked")
   public void forward(Record<? extends KOut, ? extends VOut> record) {
     Record<KOut, VOut> r = (Record<KOut, VOut>) record;
-    out.emit("", codec.encode(r, definition.keyOut(), definition.valueOut(), current));
+    send("", codec.encodeOrForward(r, definition.keyOut(), definition.valueOut(), this::currentEvent));
   }
 
   @Override
   public <K, V> void forward(OutputTag<K, V> output, Record<K, V> record) {
-    out.emit(output.name(), codec.encode(record, output.keySerde(), output.valueSerde(), current));
+    send(output.name(), codec.encodeOrForward(record, output.keySerde(), output.valueSerde(), this::currentEvent));
   }
 
   @Override
   public void deadLetter(String reason) {
-    if (current == null) {
+    Event input = currentEvent();
+    if (input == null) {
       throw new IllegalStateException("deadLetter() is only valid while processing a record");
     }
-    deadLetter(current, reason);
+    deadLetter(input, reason);
+  }
+
+  private void send(String output, Object encoded) {
+    if (encoded instanceof com.google.protobuf.ByteString raw) {
+      out.emitRaw(output, raw); // unchanged: the bytes it came in as
+    } else {
+      out.emit(output, (Event) encoded);
+    }
   }
 
   private void deadLetter(Event event, String reason) {
