@@ -18,7 +18,7 @@ class GeneratorSourceTest {
         new GeneratorStageFactory.Settings(0, 0, 100, 50, false), "gen-3", Clock.systemUTC(),
         new TaskMetrics(), new TraceOrigin(0.5, 1));
     long before = System.nanoTime();
-    for (long seq : new long[] {0, 1, 127, 128, 1_000_000_007L}) {
+    for (long seq : new long[] {0, 1, 9, 10, 99, 127, 128, 999_999_999_999_999_999L, 1_000_000_007L, Long.MAX_VALUE}) {
       ByteString wire = source.binaryEvent(seq, 1_767_225_600_123L);
       Event e = Event.parseFrom(wire);
       assertThat(e.getId()).isEqualTo("gen-3-" + seq);
