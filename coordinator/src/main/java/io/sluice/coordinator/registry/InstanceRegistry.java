@@ -191,8 +191,9 @@ public final class InstanceRegistry {
    * and for an instance already dead or finished.
    *
    * <p>RUNNING from the instance means it serves (see {@link #isServing}); a starting instance
-   * stays starting until its routes are complete ({@link #markRunning}), since RUNNING in the
-   * registry means "routes complete".
+   * becomes RUNNING once it both serves and has complete routes ({@link #markRunning}), in
+   * whichever order the two arrive: RUNNING in the registry means "routes complete and serving",
+   * so a pipeline that shows running can be published to.
    *
    * @return whether the instance's state, or whether it serves, changed
    */
@@ -210,7 +211,7 @@ public final class InstanceRegistry {
           e.serving = true;
           nowServing = true;
         }
-        starting = e != null && e.state == InstanceState.INSTANCE_STATE_STARTING;
+        starting = e != null && e.state == InstanceState.INSTANCE_STATE_STARTING && !e.routesComplete;
       }
     }
     // Leaving STARTING waits for complete routes: an instance that serves may still lack targets
@@ -234,9 +235,21 @@ public final class InstanceRegistry {
     }
   }
 
-  /** STARTING → RUNNING, once the instance has complete routes. */
+  /**
+   * The instance has complete routes: STARTING → RUNNING if it also serves already (else its
+   * RUNNING report makes the move when it comes).
+   */
   public boolean markRunning(String instanceId, long session) {
-    return transition(
+    boolean serving;
+    synchronized (lock) {
+      Entry e = current(instanceId, session);
+      if (e == null) {
+        return false;
+      }
+      e.routesComplete = true;
+      serving = e.serving;
+    }
+    return serving && transition(
         instanceId, session, InstanceState.INSTANCE_STATE_RUNNING, "",
         InstanceState.INSTANCE_STATE_STARTING);
   }
@@ -421,6 +434,8 @@ public final class InstanceRegistry {
     WatermarkReport watermark;
     // Set once the instance reports RUNNING: its services are up and it may be routed to.
     boolean serving;
+    // Set once it has been sent routes in which every output has all its targets.
+    boolean routesComplete;
 
     Entry(String stage, int index, long session, Register request, long nowNanos) {
       this.stage = stage;

@@ -204,6 +204,7 @@ class ControlServiceImplTest {
   @Test
   void anUpstreamGainsADownstreamTargetOnlyOnceItReportsThatItServes() throws Exception {
     InstanceClient in = registered("in", 0);
+    in.reportState(InstanceState.INSTANCE_STATE_RUNNING, "serving"); // it serves; no one reads it
     InstanceClient buys0 = registered("buys", 0);
     // Registered, but its gRPC services may not be up: "in" must not open a stream to it yet.
     assertThat(in.pending()).isEmpty();

@@ -28,24 +28,41 @@ class PipelineLifecycleTest {
     registry.reportState(i.instanceId(), i.session(), state, "");
   }
 
+  /** What a real instance does: reports that it serves, then gets complete routes. */
+  private void serveAndRoute(InstanceSnapshot i) {
+    registry.reportState(i.instanceId(), i.session(), InstanceState.INSTANCE_STATE_RUNNING, "serving");
+    registry.markRunning(i.instanceId(), i.session());
+  }
+
+  @Test
+  void runningNeedsBothCompleteRoutesAndServing() {
+    InstanceSnapshot in = register("in", 0);
+    registry.markRunning(in.instanceId(), in.session()); // routes complete, services not up yet
+    assertThat(registry.instance(in.instanceId()).orElseThrow().state())
+        .isEqualTo(InstanceState.INSTANCE_STATE_STARTING);
+    registry.reportState(in.instanceId(), in.session(), InstanceState.INSTANCE_STATE_RUNNING, "serving");
+    assertThat(registry.instance(in.instanceId()).orElseThrow().state())
+        .isEqualTo(InstanceState.INSTANCE_STATE_RUNNING);
+  }
+
   @Test
   void startsRunsDegradesDrainsAndFinishes() throws InterruptedException {
     assertThat(lifecycle.state()).isEqualTo(PipelineState.STARTING);
     InstanceSnapshot in = register("in", 0);
     InstanceSnapshot out0 = register("out", 0);
-    registry.markRunning(in.instanceId(), in.session());
-    registry.markRunning(out0.instanceId(), out0.session());
+    serveAndRoute(in);
+    serveAndRoute(out0);
     assertThat(lifecycle.state()).isEqualTo(PipelineState.STARTING); // out has 1 of 2
 
     InstanceSnapshot out1 = register("out", 1);
     assertThat(lifecycle.state()).isEqualTo(PipelineState.STARTING); // registered, not routed
-    registry.markRunning(out1.instanceId(), out1.session());
+    serveAndRoute(out1);
     assertThat(lifecycle.state()).isEqualTo(PipelineState.RUNNING);
 
     registry.markDead(out1.instanceId(), out1.session(), "test");
     assertThat(lifecycle.state()).isEqualTo(PipelineState.DEGRADED);
     out1 = register("out", 1);
-    registry.markRunning(out1.instanceId(), out1.session());
+    serveAndRoute(out1);
     assertThat(lifecycle.state()).isEqualTo(PipelineState.RUNNING);
 
     assertThat(lifecycle.startDrain()).isTrue();
