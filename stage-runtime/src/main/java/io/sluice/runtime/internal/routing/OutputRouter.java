@@ -196,7 +196,7 @@ public final class OutputRouter implements io.sluice.runtime.internal.task.RawOp
       }
     }
     if (!any && !output.isEmpty()) {
-      unroutedDrops++;
+      unrouted(output);
     }
   }
 
@@ -211,12 +211,16 @@ public final class OutputRouter implements io.sluice.runtime.internal.task.RawOp
       }
     }
     if (!any && !output.isEmpty()) {
-      // A side output nobody reads (e.g. dead letters without a consumer): counted, not sent.
-      if (unroutedDrops++ % 10_000 == 0) {
-        LOG.warning(instanceId + ": output '" + output + "' has no consumer in the pipeline; "
-            + unroutedDrops + " event(s) not delivered so far (read it with from: {stage: "
-            + stage + ", output: " + output + "})");
-      }
+      unrouted(output);
+    }
+  }
+
+  /** A side output nobody reads (e.g. dead letters without a consumer): counted and logged, not sent. */
+  private void unrouted(String output) {
+    if (unroutedDrops++ % 10_000 == 0) {
+      LOG.warning(instanceId + ": output '" + output + "' has no consumer in the pipeline; "
+          + unroutedDrops + " event(s) not delivered so far (read it with from: {stage: "
+          + stage + ", output: " + output + "})");
     }
   }
 
