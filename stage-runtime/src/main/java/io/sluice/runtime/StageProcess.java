@@ -16,6 +16,7 @@ import io.sluice.proto.v1.Registered;
 import io.sluice.proto.v1.RouteUpdate;
 import io.sluice.proto.v1.StageReport;
 import io.sluice.proto.v1.StateChange;
+import io.sluice.proto.v1.WatermarkReport;
 import io.sluice.runtime.api.StageConfig;
 import io.sluice.runtime.api.StageDefinition;
 import io.sluice.runtime.api.StageFactory;
@@ -30,6 +31,7 @@ import io.sluice.runtime.internal.sink.EgressStageFactory;
 import io.sluice.runtime.internal.source.GeneratorSource;
 import io.sluice.runtime.internal.source.GeneratorStageFactory;
 import io.sluice.runtime.internal.source.IngestEndpoint;
+import io.sluice.runtime.internal.source.WatermarkSettings;
 import io.sluice.runtime.internal.task.Mailbox;
 import io.sluice.runtime.internal.task.OperatorRunner;
 import io.sluice.runtime.internal.task.Subtask;
@@ -89,6 +91,10 @@ public final class StageProcess implements AutoCloseable {
   }
 
   private final Options options;
+  // The last WatermarkReport sent; scheduler thread only.
+  private long reportedWatermark = Long.MIN_VALUE;
+  private boolean reportedIdle;
+  private long reportedAtNanos;
   private final ScheduledExecutorService scheduler =
       Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "sluice-control");
@@ -214,7 +220,8 @@ public final class StageProcess implements AutoCloseable {
     }
     Subtask task =
         new Subtask(
-            r.getInstanceId(), mailbox, runner, router, metrics, this::stateChanged, source, sourceHandler, maxRate);
+            r.getInstanceId(), mailbox, runner, router, metrics, this::stateChanged, source, sourceHandler, maxRate,
+            source ? WatermarkSettings.from(config) : null);
     if (generator != null) {
       generator.bind(task, mailbox);
     } else if (ingest != null) {
@@ -237,6 +244,23 @@ public final class StageProcess implements AutoCloseable {
     }
     Thread t = new Thread(task, "subtask-" + r.getInstanceId());
     t.start();
+    scheduler.scheduleAtFixedRate(() -> reportWatermark(task), 200, 200, TimeUnit.MILLISECONDS);
+  }
+
+  /** Tells the coordinator the subtask's watermark when it changed, and at least once a second. */
+  private void reportWatermark(Subtask task) {
+    long w = task.watermark();
+    boolean idle = task.idle();
+    long now = System.nanoTime();
+    if (w == reportedWatermark && idle == reportedIdle && now - reportedAtNanos < 1_000_000_000L) {
+      return;
+    }
+    reportedWatermark = w;
+    reportedIdle = idle;
+    reportedAtNanos = now;
+    control.send(StageReport.newBuilder()
+        .setWatermark(WatermarkReport.newBuilder().setWatermark(w).setIdle(idle))
+        .build());
   }
 
   private <KIn, VIn, KOut, VOut> OperatorRunner<KIn, VIn, KOut, VOut> newRunner(
@@ -357,6 +381,8 @@ public final class StageProcess implements AutoCloseable {
           }
         }
         case DRAIN -> withSubtask(s -> s.drain(c.getDrain().getReason()));
+        case ALIGN_WATERMARKS ->
+            withSubtask(s -> s.alignTo(c.getAlignWatermarks().getSlowestSourceWatermark()));
         case SET_MAX_RATE -> withSubtask(s -> s.setMaxRate(c.getSetMaxRate().getEventsPerSecond()));
         case STOP -> withSubtask(s -> s.stop("stopped by the coordinator: " + c.getStop().getReason()));
         default -> LOG.fine("command not handled yet: " + c.getKindCase());

@@ -25,6 +25,52 @@ public interface Operator<KIn, VIn, KOut, VOut> {
   void process(Record<KIn, VIn> record);
 
   /**
+   * A timer registered through {@link OperatorContext#timerService()} fired. Records forwarded
+   * here travel ahead of the watermark that fired an event-time timer.
+   *
+   * @param key the key the timer was registered for
+   * @param timestamp the timer's time, epoch millis
+   * @param domain which clock fired it
+   */
+  default void onTimer(KIn key, long timestamp, TimeDomain domain) {}
+
+  /**
+   * The operator's watermark advanced to {@code watermark}: called after every event-time timer up
+   * to it fired, and before the watermark is passed downstream. Operators that keep their own
+   * event-time bookkeeping (instead of timers) act here.
+   */
+  default void onWatermark(long watermark) {}
+
+  /**
+   * The watermark hold: the smallest event time the operator may still forward later (from
+   * asynchronous work in flight, say); {@link Long#MAX_VALUE} when it holds nothing back. The
+   * runtime passes downstream at most {@code hold - 1}, and moves the watermark on when the hold
+   * rises, so what the operator forwards late is never behind the watermark before it.
+   */
+  default long watermarkHold() {
+    return Long.MAX_VALUE;
+  }
+
+  /**
+   * Whether the operator takes more input now. An operator with asynchronous work in flight (calls
+   * to an external service) returns false while it is at its concurrency bound; the runtime then
+   * takes nothing from its inbox, so backpressure reaches upstream. Completions come back through
+   * {@link OperatorContext#executor()}, after which the runtime asks again.
+   */
+  default boolean isReady() {
+    return true;
+  }
+
+  /**
+   * Whether asynchronous work is still in flight. After every input ended, the runtime keeps
+   * running the operator's executor tasks and timers until this is false, then calls {@link
+   * #close()}: nothing in flight is lost on a clean end.
+   */
+  default boolean hasPendingWork() {
+    return false;
+  }
+
+  /**
    * Called once after the last record of every input, before the end of the stream is passed
    * downstream: emit anything held back and release resources. Records forwarded here are
    * delivered.

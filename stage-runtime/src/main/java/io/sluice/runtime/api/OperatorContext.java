@@ -1,6 +1,7 @@
 package io.sluice.runtime.api;
 
 import java.time.Duration;
+import java.util.concurrent.Executor;
 
 /**
  * What an operator can do besides receiving records. Thread-confined: call it only from the
@@ -40,4 +41,28 @@ public interface OperatorContext<KOut, VOut> {
 
   /** Milliseconds since the epoch by the runtime's clock (a fake clock in the test kit). */
   long currentTimeMillis();
+
+  /**
+   * Sends an input record to the dead-letter output with a reason, at any later point on the
+   * operator's thread (an asynchronous call that gave up, say). {@code input} must be a record the
+   * operator received, or one derived from it: a record still carrying the event it was decoded from
+   * is sent as those bytes, others are encoded with the stage's input serdes.
+   */
+  void deadLetter(Record<?, ?> input, String reason);
+
+  /**
+   * Per-key timers keyed by the operator's input key type ({@code K} must be that type), fired
+   * through {@link Operator#onTimer}.
+   */
+  <K> TimerService<K> timerService();
+
+  /** The operator's event-time watermark; {@link Long#MIN_VALUE} before the first one. */
+  long currentWatermark();
+
+  /**
+   * Runs tasks on the operator's thread, in submission order; callable from any thread. This is
+   * how asynchronous work (a reply from an external service) comes back to the operator, which may
+   * then forward, dead-letter or touch its state from the task as from its own methods.
+   */
+  Executor executor();
 }

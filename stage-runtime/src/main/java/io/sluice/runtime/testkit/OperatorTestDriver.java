@@ -14,7 +14,10 @@ import io.sluice.runtime.api.SerdeException;
 import io.sluice.runtime.api.StageConfig;
 import io.sluice.runtime.api.StageDefinition;
 import io.sluice.runtime.api.StageFactory;
+import io.sluice.runtime.api.TimeDomain;
+import io.sluice.runtime.api.TimerService;
 import io.sluice.runtime.api.TraceParent;
+import io.sluice.runtime.internal.task.KeyedTimers;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -26,6 +29,9 @@ import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.PriorityQueue;
+import java.util.concurrent.Executor;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Runs one operator of a stage without a mesh, the way Kafka Streams' {@code TopologyTestDriver}
@@ -63,6 +69,15 @@ import java.util.PriorityQueue;
  * 1ns counts as 1ns, as in the runtime). Record timestamps (event time) are whatever the test pipes
  * in.
  *
+ * <p>Event time: {@link #advanceWatermark} moves the operator's watermark as an arriving watermark
+ * would: event-time timers up to it fire in timestamp order, then {@link Operator#onWatermark}
+ * runs. Processing-time timers fire as {@link #advanceWallClock} passes them.
+ *
+ * <p>Asynchronous work: tasks an operator hands to {@link OperatorContext#executor()} from other
+ * threads queue up and run on the driver's thread, at the start of every input, while an operator
+ * that is not {@link Operator#isReady() ready} is waited for, in {@link #runPendingTasks}, {@link
+ * #awaitPendingWork} and before {@link #close()}.
+ *
  * <p>Threading: thread-confined. The thread that creates the driver must make every call, and the
  * operator runs synchronously on it, as it runs on its subtask's thread in the runtime. The driver
  * and the context it hands the operator check this on every call, so an operator that calls its
@@ -94,6 +109,11 @@ public final class OperatorTestDriver<KIn, VIn, KOut, VOut> implements AutoClose
   private final Map<String, OutputTag<?, ?>> declaredSideOutputs = new LinkedHashMap<>();
   private final Operator<KIn, VIn, KOut, VOut> operator;
   private final Thread owner = Thread.currentThread();
+
+  private final KeyedTimers<KIn> keyedTimers = new KeyedTimers<>();
+  private final LinkedBlockingQueue<Runnable> tasks = new LinkedBlockingQueue<>();
+  private long watermark = Long.MIN_VALUE;
+  private Duration readyTimeout = Duration.ofSeconds(30);
 
   private final ArrayDeque<Emitted<KOut, VOut>> output = new ArrayDeque<>();
   private final Map<String, ArrayDeque<Emitted<?, ?>>> sideOutputs = new LinkedHashMap<>();
@@ -201,6 +221,7 @@ public final class OperatorTestDriver<KIn, VIn, KOut, VOut> implements AutoClose
   public void pipeInput(Record<KIn, VIn> record) {
     checkThread();
     checkRunning();
+    awaitReady();
     process(toEvent(record, keyIn, valueIn));
   }
 
@@ -226,6 +247,7 @@ public final class OperatorTestDriver<KIn, VIn, KOut, VOut> implements AutoClose
   public void pipeRawInput(Event event) {
     checkThread();
     checkRunning();
+    awaitReady();
     process(Objects.requireNonNull(event, "event"));
   }
 
@@ -251,7 +273,20 @@ public final class OperatorTestDriver<KIn, VIn, KOut, VOut> implements AutoClose
       throw new IllegalArgumentException("the wall clock only moves forward; got " + by);
     }
     long target = Math.addExact(elapsedNanos, by.toNanos());
-    while (!timers.isEmpty() && timers.peek().due <= target) {
+    while (true) {
+      long nextTimer = keyedTimers.nextProcessingTime();
+      long timerDue = nextTimer == Long.MAX_VALUE ? Long.MAX_VALUE
+          : Math.max(elapsedNanos, (nextTimer - startMillis) * 1_000_000L);
+      long callbackDue = timers.isEmpty() ? Long.MAX_VALUE : timers.peek().due;
+      if (Math.min(timerDue, callbackDue) > target) {
+        break;
+      }
+      if (timerDue <= callbackDue) {
+        // Per-key processing-time timers; at a tie they go before the periodic callbacks.
+        elapsedNanos = timerDue;
+        keyedTimers.advanceProcessingTime(nowMillis(), operator::onTimer);
+        continue;
+      }
       Timer t = timers.poll();
       elapsedNanos = t.due;
       try {
@@ -268,8 +303,93 @@ public final class OperatorTestDriver<KIn, VIn, KOut, VOut> implements AutoClose
   }
 
   /**
-   * Closes the operator: stops its scheduled callbacks and calls {@link Operator#close()}, whose
-   * forwarded records can then be read. Idempotent; outputs stay readable afterwards.
+   * Moves the operator's watermark forward, as a watermark arriving from its inputs would: fires
+   * every event-time timer at or before it (timestamp order), then calls {@link
+   * Operator#onWatermark}. A watermark at or below the current one does nothing, as in the runtime,
+   * where watermarks never go back.
+   */
+  public void advanceWatermark(long newWatermark) {
+    checkThread();
+    checkRunning();
+    runPendingTasks();
+    if (newWatermark <= watermark) {
+      return;
+    }
+    watermark = newWatermark;
+    keyedTimers.advanceWatermark(newWatermark, operator::onTimer);
+    operator.onWatermark(newWatermark);
+  }
+
+  /** The operator's watermark; {@link Long#MIN_VALUE} before {@link #advanceWatermark}. */
+  public long currentWatermark() {
+    checkThread();
+    return watermark;
+  }
+
+  /** How many timers of a domain are registered and not yet fired. */
+  public int pendingTimers(TimeDomain domain) {
+    checkThread();
+    return keyedTimers.size(domain);
+  }
+
+  /** Runs the executor tasks that have arrived so far, without waiting; returns how many ran. */
+  public int runPendingTasks() {
+    checkThread();
+    int n = 0;
+    for (Runnable task; (task = tasks.poll()) != null; n++) {
+      task.run();
+    }
+    return n;
+  }
+
+  /**
+   * Runs executor tasks as they arrive until the operator has no {@link Operator#hasPendingWork()
+   * pending work}.
+   *
+   * @throws IllegalStateException when work is still pending after {@code timeout}
+   */
+  public void awaitPendingWork(Duration timeout) {
+    checkThread();
+    long deadline = System.nanoTime() + timeout.toNanos();
+    runPendingTasks();
+    while (operator.hasPendingWork()) {
+      runNextTask(deadline, "its pending work to finish");
+    }
+  }
+
+  /** How long input and {@link #close()} wait for asynchronous work (30 s unless changed). */
+  public void setAsyncTimeout(Duration timeout) {
+    checkThread();
+    readyTimeout = Objects.requireNonNull(timeout, "timeout");
+  }
+
+  private void awaitReady() {
+    runPendingTasks();
+    long deadline = System.nanoTime() + readyTimeout.toNanos();
+    while (!operator.isReady()) {
+      runNextTask(deadline, "isReady() to turn true");
+    }
+  }
+
+  private void runNextTask(long deadline, String waitingFor) {
+    Runnable task;
+    try {
+      task = tasks.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while waiting for " + waitingFor, e);
+    }
+    if (task == null) {
+      throw new IllegalStateException(
+          "stage " + stageName + ": waited in vain for " + waitingFor + "; no executor task arrived");
+    }
+    task.run();
+  }
+
+  /**
+   * Closes the operator: waits for its pending asynchronous work (see {@link #setAsyncTimeout}),
+   * stops its scheduled callbacks and calls {@link Operator#close()}, whose forwarded records can
+   * then be read. Idempotent; outputs stay readable afterwards.
    */
   @Override
   public void close() {
@@ -277,6 +397,7 @@ public final class OperatorTestDriver<KIn, VIn, KOut, VOut> implements AutoClose
     if (state != State.RUNNING) {
       return;
     }
+    awaitPendingWork(readyTimeout);
     state = State.CLOSING;
     timers.clear();
     try {
@@ -546,6 +667,44 @@ public final class OperatorTestDriver<KIn, VIn, KOut, VOut> implements AutoClose
     }
   }
 
+  private final TimerService<KIn> timerService = new TimerService<>() {
+    @Override
+    public void registerEventTimeTimer(KIn key, long timestamp) {
+      checkThread();
+      keyedTimers.register(TimeDomain.EVENT_TIME, key, timestamp);
+    }
+
+    @Override
+    public void deleteEventTimeTimer(KIn key, long timestamp) {
+      checkThread();
+      keyedTimers.delete(TimeDomain.EVENT_TIME, key, timestamp);
+    }
+
+    @Override
+    public void registerProcessingTimeTimer(KIn key, long timestamp) {
+      checkThread();
+      keyedTimers.register(TimeDomain.PROCESSING_TIME, key, timestamp);
+    }
+
+    @Override
+    public void deleteProcessingTimeTimer(KIn key, long timestamp) {
+      checkThread();
+      keyedTimers.delete(TimeDomain.PROCESSING_TIME, key, timestamp);
+    }
+
+    @Override
+    public long currentWatermark() {
+      checkThread();
+      return watermark;
+    }
+
+    @Override
+    public long currentProcessingTime() {
+      checkThread();
+      return nowMillis();
+    }
+  };
+
   /** The context handed to the operator; every call is checked against the owner thread. */
   private final class Context implements OperatorContext<KOut, VOut> {
     @Override
@@ -617,6 +776,35 @@ public final class OperatorTestDriver<KIn, VIn, KOut, VOut> implements AutoClose
     public long currentTimeMillis() {
       checkThread();
       return nowMillis();
+    }
+
+    @Override
+    @SuppressWarnings("unchecked") // the input serdes' types; see OperatorContext#deadLetter
+    public void deadLetter(Record<?, ?> input, String reason) {
+      checkThread();
+      Objects.requireNonNull(reason, "reason");
+      Event event = RECORDS.origin(Objects.requireNonNull(input, "input")) instanceof Event origin
+          ? origin
+          : toEvent((Record<KIn, VIn>) input, keyIn, valueIn);
+      deadLetters.add(new DeadLetter(event, reason, stageName));
+    }
+
+    @Override
+    @SuppressWarnings("unchecked") // keys are the input key type, as the API documents
+    public <K> TimerService<K> timerService() {
+      checkThread();
+      return (TimerService<K>) timerService;
+    }
+
+    @Override
+    public long currentWatermark() {
+      checkThread();
+      return watermark;
+    }
+
+    @Override
+    public Executor executor() {
+      return tasks::add;
     }
 
     private void checkNotClosed(String what) {

@@ -48,6 +48,8 @@ public final class OutputRouter implements io.sluice.runtime.internal.task.RawOp
   private boolean ending;
   private long unroutedDrops;
 
+  private Frame lastWatermark;
+
   public OutputRouter(
       String pipeline,
       String stage,
@@ -139,6 +141,9 @@ public final class OutputRouter implements io.sluice.runtime.internal.task.RawOp
             mailbox,
             metrics);
     ch.start(pool.get(t.getEndpoint()));
+    if (lastWatermark != null) {
+      ch.sendControl(lastWatermark);
+    }
     return ch;
   }
 
@@ -268,6 +273,17 @@ public final class OutputRouter implements io.sluice.runtime.internal.task.RawOp
   }
 
   /** Sends a control frame (watermark, barrier) on every channel, after flushing. */
+  /**
+   * Sends the subtask's watermark to every output channel, after the data before it; a channel
+   * opened later gets the latest one first, so a new downstream instance is not held back.
+   */
+  public void broadcastWatermark(long timestamp, boolean idle) {
+    lastWatermark = Frame.newBuilder()
+        .setWatermark(io.sluice.proto.v1.Watermark.newBuilder().setTimestamp(timestamp).setIdle(idle))
+        .build();
+    broadcast(lastWatermark);
+  }
+
   public void broadcast(Frame frame) {
     for (OutputChannel c : channels.values()) {
       c.sendControl(frame);

@@ -33,6 +33,7 @@ public final class GeneratorSource implements Subtask.ItemHandler {
   private final TaskMetrics metrics;
   private final ByteString[] keys;
   private final byte[] filler;
+  private long maxEventTime = Long.MIN_VALUE;
   private final TraceOrigin traces;
   private final String idPrefix;
   private Subtask subtask;
@@ -58,6 +59,11 @@ public final class GeneratorSource implements Subtask.ItemHandler {
     java.util.Arrays.fill(filler, (byte) 'x');
   }
 
+  @Override
+  public long maxEventTime() {
+    return maxEventTime;
+  }
+
   /** Attaches the synthetic channel to the subtask. Call before the subtask starts. */
   public void bind(Subtask task, Mailbox mailbox) {
     this.subtask = task;
@@ -68,6 +74,7 @@ public final class GeneratorSource implements Subtask.ItemHandler {
   public void handle(InputChannel channel, Object item, RawOperator.Emitter out) {
     int n = (Integer) item;
     long now = clock.millis();
+    maxEventTime = Math.max(maxEventTime, now);
     if (!settings.json()) {
       for (int i = 0; i < n; i++) {
         out.emitRaw("", binaryEvent(generated++, now));

@@ -15,7 +15,8 @@ import io.sluice.runtime.api.Serdes;
  * replica, 0 = as fast as the pipeline takes them), {@code payloadBytes} (default 100), {@code
  * keys} (key cardinality, default 1000), {@code format} ({@code binary}: the payload starts with the
  * 8-byte System.nanoTime() of its creation, for latency measurement on one machine; {@code json}: a
- * small JSON document).
+ * small JSON document), {@code watermark} (see {@link WatermarkSettings}; event time is the
+ * wall clock at generation).
  */
 public final class GeneratorStageFactory implements StageFactory {
   public static final String TYPE = "generator";
@@ -41,6 +42,7 @@ public final class GeneratorStageFactory implements StageFactory {
   /** The validated settings. */
   public static Settings settings(StageConfig config) {
     io.sluice.runtime.internal.trace.TraceOrigin.validate(config);
+    WatermarkSettings.from(config);
     long count = config.longValue("count", 0);
     double rate = config.doubleValue("rate", 0);
     int payloadBytes = config.intValue("payloadBytes", 100);

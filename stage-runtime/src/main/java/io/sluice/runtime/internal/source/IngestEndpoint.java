@@ -43,6 +43,7 @@ public final class IngestEndpoint extends IngestServiceGrpc.IngestServiceImplBas
   private volatile boolean draining;
   // Confined to the subtask thread.
   private final Map<String, Long> lastSequence = new HashMap<>();
+  private long maxEventTime = Long.MIN_VALUE; // subtask thread
   private int streams;
 
   public IngestEndpoint(
@@ -101,6 +102,11 @@ public final class IngestEndpoint extends IngestServiceGrpc.IngestServiceImplBas
   }
 
   @Override
+  public long maxEventTime() {
+    return maxEventTime;
+  }
+
+  @Override
   public void handle(InputChannel ch, Object item, RawOperator.Emitter out) {
     PublishChannel channel = (PublishChannel) ch;
     PublishRequest req = (PublishRequest) item;
@@ -148,6 +154,7 @@ public final class IngestEndpoint extends IngestServiceGrpc.IngestServiceImplBas
           e = b.build();
         }
         out.emit("", e);
+        maxEventTime = Math.max(maxEventTime, e.getEventTime());
         last = seq;
         taken++;
       } else {

@@ -6,12 +6,16 @@ import io.sluice.runtime.api.Operator;
 import io.sluice.runtime.api.OperatorContext;
 import io.sluice.runtime.api.OutputTag;
 import io.sluice.runtime.api.Record;
+import io.sluice.runtime.api.RecordAccess;
+import io.sluice.runtime.api.TimeDomain;
+import io.sluice.runtime.api.TimerService;
 import io.sluice.runtime.api.SerdeException;
 import io.sluice.runtime.api.StageDefinition;
 import io.sluice.runtime.internal.codec.RecordCodec;
 import io.sluice.runtime.internal.metrics.TaskMetrics;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.concurrent.Executor;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -46,6 +50,12 @@ public final class OperatorRunner<KIn, VIn, KOut, VOut> implements OperatorConte
   private com.google.protobuf.ByteString currentWire;
   private Event current;
   private long deadLetterLogs;
+  private final KeyedTimers<KIn> timers = new KeyedTimers<>();
+  private final Timers timerService = new Timers();
+  private long watermark = Long.MIN_VALUE;
+  // The mailbox timer that fires processing-time timers, and the wall-clock time it is set for.
+  private Mailbox.Timer processingWakeup;
+  private long processingWakeupAt = Long.MAX_VALUE;
 
   public OperatorRunner(
       String stageName,
@@ -80,7 +90,38 @@ public final class OperatorRunner<KIn, VIn, KOut, VOut> implements OperatorConte
 
   /** The operator's own readiness (e.g. egress subscribers), besides the router's. */
   public boolean operatorReady() {
-    return raw == null || raw.isReady();
+    return raw != null ? raw.isReady() : operator.isReady();
+  }
+
+  /** The operator's watermark hold (see Operator#watermarkHold). */
+  public long watermarkHold() {
+    return raw == null ? operator.watermarkHold() : Long.MAX_VALUE;
+  }
+
+  /** Whether the operator still has asynchronous work in flight (see Operator#hasPendingWork). */
+  public boolean hasPendingWork() {
+    return raw == null && operator.hasPendingWork();
+  }
+
+  /**
+   * Advances the operator's watermark: fires the event-time timers up to it, then tells the
+   * operator. The caller passes the watermark downstream after this returns, so everything the
+   * timers forward travels ahead of it.
+   */
+  public void advanceWatermark(long newWatermark) {
+    if (newWatermark <= watermark) {
+      return;
+    }
+    watermark = newWatermark;
+    if (raw != null) {
+      return;
+    }
+    timers.advanceWatermark(newWatermark, this::fire);
+    operator.onWatermark(newWatermark);
+  }
+
+  private void fire(KIn key, long timestamp, TimeDomain domain) {
+    operator.onTimer(key, timestamp, domain);
   }
 
   /** Processes one input event. */
@@ -259,6 +300,100 @@ public final class OperatorRunner<KIn, VIn, KOut, VOut> implements OperatorConte
   @Override
   public long currentTimeMillis() {
     return clock.millis();
+  }
+
+  @Override
+  @SuppressWarnings("unchecked") // the input serdes' types; see OperatorContext#deadLetter
+  public void deadLetter(Record<?, ?> input, String reason) {
+    Object origin = RecordAccess.get().origin(input);
+    Event event;
+    if (origin instanceof Event e) {
+      event = e;
+    } else {
+      Object encoded = codec.encodeOrForward(
+          (Record<KIn, VIn>) input, definition.keyIn(), definition.valueIn(), this::currentEvent);
+      event = encoded instanceof Event e ? e : parseOrWrap((com.google.protobuf.ByteString) encoded);
+    }
+    deadLetter(event, reason);
+  }
+
+  private static Event parseOrWrap(com.google.protobuf.ByteString wire) {
+    try {
+      return Event.parseFrom(wire);
+    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+      return Event.newBuilder().setPayload(wire).build();
+    }
+  }
+
+  @Override
+  @SuppressWarnings("unchecked") // keys are the input key type, as the API documents
+  public <K> TimerService<K> timerService() {
+    return (TimerService<K>) timerService;
+  }
+
+  @Override
+  public long currentWatermark() {
+    return watermark;
+  }
+
+  @Override
+  public Executor executor() {
+    return mailbox::execute;
+  }
+
+  /** Keeps one mailbox timer set for the earliest processing-time timer. */
+  private void armProcessingWakeup() {
+    long next = timers.nextProcessingTime();
+    if (next == Long.MAX_VALUE || next >= processingWakeupAt) {
+      return;
+    }
+    if (processingWakeup != null) {
+      processingWakeup.cancel();
+    }
+    processingWakeupAt = next;
+    long delayNanos = Math.max(0, next - clock.millis()) * 1_000_000L;
+    processingWakeup = mailbox.schedule(mailbox.nanoTime() + delayNanos, this::fireProcessingTimers);
+  }
+
+  private void fireProcessingTimers() {
+    processingWakeup = null;
+    processingWakeupAt = Long.MAX_VALUE;
+    timers.advanceProcessingTime(clock.millis(), this::fire);
+    armProcessingWakeup();
+  }
+
+  private final class Timers implements TimerService<KIn> {
+    @Override
+    public void registerEventTimeTimer(KIn key, long timestamp) {
+      timers.register(TimeDomain.EVENT_TIME, key, timestamp);
+    }
+
+    @Override
+    public void deleteEventTimeTimer(KIn key, long timestamp) {
+      timers.delete(TimeDomain.EVENT_TIME, key, timestamp);
+    }
+
+    @Override
+    public void registerProcessingTimeTimer(KIn key, long timestamp) {
+      if (timers.register(TimeDomain.PROCESSING_TIME, key, timestamp)) {
+        armProcessingWakeup();
+      }
+    }
+
+    @Override
+    public void deleteProcessingTimeTimer(KIn key, long timestamp) {
+      timers.delete(TimeDomain.PROCESSING_TIME, key, timestamp);
+    }
+
+    @Override
+    public long currentWatermark() {
+      return watermark;
+    }
+
+    @Override
+    public long currentProcessingTime() {
+      return clock.millis();
+    }
   }
 
   private final class Periodic implements Runnable {

@@ -8,6 +8,7 @@ import io.sluice.proto.v1.RouteUpdate;
 import io.sluice.proto.v1.Watermark;
 import io.sluice.runtime.internal.metrics.TaskMetrics;
 import io.sluice.runtime.internal.routing.OutputRouter;
+import io.sluice.runtime.internal.source.WatermarkSettings;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -49,6 +50,11 @@ public final class Subtask implements Runnable {
 
     /** The subtask is draining: stop intake. */
     default void drain() {}
+
+    /** The highest event time a source emitted so far; MIN_VALUE before any. */
+    default long maxEventTime() {
+      return Long.MIN_VALUE;
+    }
   }
 
   private final String instanceId;
@@ -71,7 +77,16 @@ public final class Subtask implements Runnable {
   private boolean draining;
   private volatile boolean stopRequested;
   private String stopReason = "";
-  private long watermark = Long.MIN_VALUE;
+  // Event time: the inputs' watermarks (or, for a source, what it generates) and this subtask's.
+  private final InputWatermarks inputWatermarks = new InputWatermarks();
+  private final WatermarkSettings sourceWatermarks;
+  private volatile long watermark = Long.MIN_VALUE;
+  private volatile boolean idle;
+  // What was passed downstream: the watermark, or less while the operator holds it back.
+  private long forwarded = Long.MIN_VALUE;
+  private boolean endWatermarkSent;
+  private long lastActivityNanos;
+  private volatile long slowestSourceWatermark = Long.MIN_VALUE;
   // Token bucket for maxRate: may go into debt by one batch; not ready while negative.
   private double tokens;
   private long tokensAt;
@@ -85,7 +100,8 @@ public final class Subtask implements Runnable {
       Listener listener,
       boolean source,
       ItemHandler itemHandler,
-      double maxRatePerSecond) {
+      double maxRatePerSecond,
+      WatermarkSettings sourceWatermarks) {
     this.instanceId = instanceId;
     this.mailbox = mailbox;
     this.runner = runner;
@@ -95,6 +111,7 @@ public final class Subtask implements Runnable {
     this.source = source;
     this.itemHandler = itemHandler;
     this.maxRatePerSecond = maxRatePerSecond;
+    this.sourceWatermarks = source ? sourceWatermarks : null;
   }
 
   public Mailbox mailbox() {
@@ -106,6 +123,9 @@ public final class Subtask implements Runnable {
     mailbox.execute(() -> {
       inputs.add(channel);
       info.put(channel, new ChannelInfo(channel, open.getFromInstance()));
+      if (!source) {
+        inputWatermarks.opened(open.getFromInstance());
+      }
       LOG.fine(instanceId + ": input " + channel.name() + " opened");
     });
   }
@@ -115,6 +135,10 @@ public final class Subtask implements Runnable {
     mailbox.execute(() -> {
       router.apply(update);
       expectedInputs = Set.copyOf(update.getInputsList());
+      if (!source) {
+        inputWatermarks.expect(expectedInputs);
+        inputWatermarksChanged();
+      }
     });
   }
 
@@ -143,6 +167,15 @@ public final class Subtask implements Runnable {
     });
   }
 
+  /**
+   * The slowest source's watermark, from the coordinator: with {@code watermark.maxDrift} set, a
+   * source takes no input while it is more than that ahead. Any thread.
+   */
+  public void alignTo(long slowestSourceWatermark) {
+    this.slowestSourceWatermark = slowestSourceWatermark;
+    mailbox.wakeup();
+  }
+
   /** Stops without draining. Any thread. */
   public void stop(String reason) {
     stopReason = reason;
@@ -157,6 +190,10 @@ public final class Subtask implements Runnable {
       runner.init();
       setState(SubtaskState.RUNNING, "started");
       tokensAt = mailbox.nanoTime();
+      lastActivityNanos = tokensAt;
+      if (sourceWatermarks != null && sourceWatermarks.intervalMillis() > 0) {
+        schedulePeriodicWatermark();
+      }
       loop();
     } catch (RuntimeException | Error e) {
       LOG.log(Level.SEVERE, instanceId + ": subtask failed", e);
@@ -174,11 +211,24 @@ public final class Subtask implements Runnable {
         return;
       }
       mailbox.runPending();
+      if (forwarded < watermark) {
+        forwardWatermark(); // the operator's hold may have risen
+      }
       long now = mailbox.nanoTime();
       router.flushDue(now);
       reapChannels();
 
       if (state == SubtaskState.RUNNING && inputsDone()) {
+        if (!endWatermarkSent) {
+          // Every input ended: no event will come, so every event-time timer may fire (Flink
+          // does the same at the end of bounded input).
+          endWatermarkSent = true;
+          advanceWatermark(Long.MAX_VALUE);
+        }
+        if (runner.hasPendingWork()) {
+          mailbox.await(MAX_PARK_NANOS); // asynchronous work comes back through the mailbox
+          continue;
+        }
         beginClosing();
       }
       if (state == SubtaskState.CLOSING) {
@@ -190,7 +240,7 @@ public final class Subtask implements Runnable {
         continue;
       }
 
-      boolean outputReady = router.isReady() && runner.operatorReady();
+      boolean outputReady = router.isReady() && runner.operatorReady() && !aheadOfSlowestSource();
       long throttleWait = outputReady ? throttleWaitNanos(now) : 0;
       if (!outputReady || throttleWait > 0) {
         // Backpressured (or held by maxRate, which counts as busy: the stage is at its limit).
@@ -267,6 +317,9 @@ public final class Subtask implements Runnable {
   private void handle(InputChannel ch, Object item) {
     if (item instanceof io.sluice.runtime.internal.exchange.InboundBatch batch) {
       ChannelInfo ci = info.get(ch);
+      if (inputWatermarks.data(ci.fromInstance)) {
+        inputWatermarksChanged();
+      }
       int n = batch.size();
       runner.process(batch);
       runner.endOfBatch();
@@ -278,6 +331,10 @@ public final class Subtask implements Runnable {
     } else {
       itemHandler.handle(ch, item, router);
       runner.endOfBatch();
+      lastActivityNanos = mailbox.nanoTime();
+      if (sourceWatermarks != null && sourceWatermarks.intervalMillis() == 0) {
+        sourceWatermarkTick();
+      }
     }
   }
 
@@ -285,6 +342,9 @@ public final class Subtask implements Runnable {
     ChannelInfo ci = info.get(ch);
     switch (frame.getKindCase()) {
       case BATCH -> {
+        if (inputWatermarks.data(ci.fromInstance)) {
+          inputWatermarksChanged();
+        }
         EventBatch batch = frame.getBatch();
         int n = batch.getEventsCount();
         for (int i = 0; i < n; i++) {
@@ -296,7 +356,11 @@ public final class Subtask implements Runnable {
         metrics.received(n);
         consumeTokens(n);
       }
-      case WATERMARK -> onWatermark(ci, frame.getWatermark());
+      case WATERMARK -> {
+        Watermark w = frame.getWatermark();
+        inputWatermarks.watermark(ci.fromInstance, w.getTimestamp(), w.getIdle());
+        inputWatermarksChanged();
+      }
       case BARRIER -> router.broadcast(frame); // aligned checkpoints come with exactly-once
       case END -> {
         ci.ended = true;
@@ -305,6 +369,8 @@ public final class Subtask implements Runnable {
         if (!hasOpenChannelFrom(ci.fromInstance)) {
           endedInputs.add(ci.fromInstance);
         }
+        inputWatermarks.closed(ci.fromInstance, true);
+        inputWatermarksChanged();
       }
       default -> LOG.warning(instanceId + ": unexpected frame " + frame.getKindCase() + " on " + ch.name());
     }
@@ -317,21 +383,98 @@ public final class Subtask implements Runnable {
     }
   }
 
-  private void onWatermark(ChannelInfo ci, Watermark w) {
-    ci.watermark = Math.max(ci.watermark, w.getTimestamp());
-    ci.idle = w.getIdle();
-    long min = Long.MAX_VALUE;
-    boolean any = false;
-    for (ChannelInfo c : info.values()) {
-      if (!c.idle && !c.ended) {
-        min = Math.min(min, c.watermark);
-        any = true;
+  /** Recomputes the minimum over the inputs and passes on what changed. */
+  private void inputWatermarksChanged() {
+    if (inputWatermarks.allIdle()) {
+      if (!idle) {
+        idle = true;
+        router.broadcastWatermark(forwarded, true);
+      }
+      return;
+    }
+    long min = inputWatermarks.minimum();
+    if (idle) {
+      idle = false;
+      if (min <= watermark) {
+        router.broadcastWatermark(forwarded, false); // active again, at the same watermark
       }
     }
-    if (any && min > watermark && min != Long.MIN_VALUE) {
-      watermark = min;
-      router.broadcast(Frame.newBuilder().setWatermark(Watermark.newBuilder().setTimestamp(min)).build());
+    if (min > watermark && min != Long.MIN_VALUE) {
+      advanceWatermark(min);
     }
+  }
+
+  /**
+   * Moves this subtask's watermark: the operator fires its event-time timers first, so what they
+   * emit travels ahead of the watermark on every output.
+   */
+  private void advanceWatermark(long newWatermark) {
+    if (newWatermark <= watermark) {
+      return;
+    }
+    runner.advanceWatermark(newWatermark);
+    watermark = newWatermark;
+    forwardWatermark();
+  }
+
+  /** Passes the watermark downstream, up to just below the operator's hold. */
+  private void forwardWatermark() {
+    long hold = runner.watermarkHold();
+    long out = hold == Long.MAX_VALUE ? watermark : Math.min(watermark, hold - 1);
+    if (out > forwarded) {
+      forwarded = out;
+      router.broadcastWatermark(out, false);
+    }
+  }
+
+  /** A source's watermark: from the highest event time it emitted, and idle after the timeout. */
+  private void sourceWatermarkTick() {
+    long now = mailbox.nanoTime();
+    long idleTimeout = sourceWatermarks.idleTimeoutMillis();
+    // Quiet: nothing taken for the timeout and nothing waiting (a backpressured source is not idle).
+    boolean quiet = idleTimeout > 0 && now - lastActivityNanos >= idleTimeout * 1_000_000L
+        && inboxDepth() == 0;
+    if (quiet) {
+      if (!idle) {
+        idle = true;
+        LOG.fine(instanceId + ": idle (no input for " + idleTimeout + " ms)");
+        router.broadcastWatermark(forwarded, true);
+      }
+      return;
+    }
+    long generated = sourceWatermarks.watermarkFor(itemHandler.maxEventTime());
+    if (idle) {
+      idle = false;
+      if (generated <= watermark) {
+        router.broadcastWatermark(forwarded, false);
+      }
+    }
+    advanceWatermark(generated);
+  }
+
+  private void schedulePeriodicWatermark() {
+    long period = sourceWatermarks.intervalMillis() * 1_000_000L;
+    mailbox.schedule(mailbox.nanoTime() + period, () -> {
+      if (state == SubtaskState.RUNNING) {
+        sourceWatermarkTick();
+        schedulePeriodicWatermark();
+      }
+    });
+  }
+
+  /** Source alignment: true while this source is more than maxDrift ahead of the slowest one. */
+  private boolean aheadOfSlowestSource() {
+    if (sourceWatermarks == null || sourceWatermarks.maxDriftMillis() <= 0) {
+      return false;
+    }
+    long slowest = slowestSourceWatermark;
+    return slowest != Long.MIN_VALUE && watermark != Long.MIN_VALUE
+        && watermark - slowest > sourceWatermarks.maxDriftMillis();
+  }
+
+  /** True while every input is idle (for a source: no input for its idle timeout). Any thread. */
+  public boolean idle() {
+    return idle;
   }
 
   public long watermark() {
@@ -358,6 +501,9 @@ public final class Subtask implements Runnable {
         info.remove(c);
         if (itemHandler != null) {
           itemHandler.channelClosed(c, failure);
+        }
+        if (!source && !ci.ended) {
+          inputWatermarks.closed(ci.fromInstance, false);
         }
         if (failure != null && !ci.ended && !source) {
           LOG.warning(instanceId + ": input " + c.name() + " broke after " + ci.events
@@ -413,8 +559,6 @@ public final class Subtask implements Runnable {
     final String fromInstance;
     long events;
     boolean ended;
-    boolean idle;
-    long watermark = Long.MIN_VALUE;
 
     ChannelInfo(InputChannel channel, String fromInstance) {
       this.channel = channel;

@@ -95,7 +95,7 @@ class ExchangeFlowControlTest {
             finished.countDown();
           }
         },
-        false, null, RECEIVER_RATE);
+        false, null, RECEIVER_RATE, null);
     receiver.applyRoutes(RouteUpdate.newBuilder().setVersion(1).addInputs("src-0").build());
     ExchangeService service = new ExchangeService("p", "sink-0", SETTINGS.credits(), rxMailbox, receiver::attach);
     server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
