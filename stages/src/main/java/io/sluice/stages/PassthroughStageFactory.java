@@ -37,6 +37,11 @@ public final class PassthroughStageFactory implements StageFactory {
    * path, which behaves the same).
    */
   private static final class Passthrough implements Operator<byte[], byte[], byte[], byte[]>, RawOperator {
+    @Override
+    public boolean isReady() {
+      return true; // both Operator and RawOperator say so by default; it never holds input back
+    }
+
     private OperatorContext<byte[], byte[]> context;
 
     @Override
