@@ -113,11 +113,35 @@ final class Mesh implements AutoCloseable {
 
   /** Publishes everything {@code source} yields to ingest instance {@code index}, waiting for acks. */
   PublishSummary publish(String ingest, int index, String producer, EventSource source) throws Exception {
+    return publish(ingest, index, Publisher.Options.defaults(producer), source);
+  }
+
+  /** Like {@link #publish(String, int, String, EventSource)}, with the publisher's options. */
+  PublishSummary publish(String ingest, int index, Publisher.Options options, EventSource source) throws Exception {
     ManagedChannel ch = channelTo(ingest, index);
     try {
-      return new Publisher(ch, Publisher.Options.defaults(producer)).publish(source);
+      return new Publisher(ch, options).publish(source);
     } finally {
       ch.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+  }
+
+  /** A condition on the running mesh that the test polls. */
+  interface Check {
+    boolean holds() throws Exception;
+  }
+
+  /**
+   * Polls {@code check} every 50 ms until it holds; fails with {@code why} (and where the logs are)
+   * after {@code timeout}. For conditions nothing notifies the test of, like lines in a sink file.
+   */
+  void await(Duration timeout, java.util.function.Supplier<String> why, Check check) throws Exception {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (!check.holds()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError(why.get() + " after " + timeout + "; logs in " + dir.resolve("logs"));
+      }
+      Thread.sleep(50);
     }
   }
 
