@@ -16,7 +16,11 @@ import java.util.Objects;
  * @param <V> the value type
  */
 public final class Record<K, V> {
-  private final String id;
+  // The id, or null until first asked for when it is still in its wire form (`idSource`): most
+  // operators never look at it, and decoding it for every event costs more than the rest of a
+  // pass-through. Racy but benign, as String.hashCode: Strings are safe to publish.
+  private String id;
+  private final Object idSource;
   private final K key;
   private final V value;
   private final long timestamp;
@@ -50,7 +54,21 @@ public final class Record<K, V> {
       TraceParent trace,
       Object traceSource,
       Object origin) {
-    this.id = Objects.requireNonNull(id, "id");
+    this(Objects.requireNonNull(id, "id"), null, key, value, timestamp, attributes, trace, traceSource, origin);
+  }
+
+  private Record(
+      String id,
+      Object idSource,
+      K key,
+      V value,
+      long timestamp,
+      Map<String, String> attributes,
+      TraceParent trace,
+      Object traceSource,
+      Object origin) {
+    this.id = id;
+    this.idSource = idSource;
     this.key = key;
     this.value = value;
     this.timestamp = timestamp;
@@ -62,7 +80,12 @@ public final class Record<K, V> {
 
   /** The event id: unique per producer; "" when the runtime is to derive one. */
   public String id() {
-    return id;
+    String s = id;
+    if (s == null) {
+      s = RecordAccess.resolveId(idSource);
+      id = s;
+    }
+    return s;
   }
 
   public K key() {
@@ -89,15 +112,15 @@ public final class Record<K, V> {
   }
 
   public <K2> Record<K2, V> withKey(K2 newKey) {
-    return new Record<>(id, newKey, value, timestamp, attributes, trace, traceSource, null);
+    return new Record<>(id, idSource, newKey, value, timestamp, attributes, trace, traceSource, null);
   }
 
   public <V2> Record<K, V2> withValue(V2 newValue) {
-    return new Record<>(id, key, newValue, timestamp, attributes, trace, traceSource, null);
+    return new Record<>(id, idSource, key, newValue, timestamp, attributes, trace, traceSource, null);
   }
 
   public Record<K, V> withTimestamp(long newTimestamp) {
-    return new Record<>(id, key, value, newTimestamp, attributes, trace, traceSource, null);
+    return new Record<>(id, idSource, key, value, newTimestamp, attributes, trace, traceSource, null);
   }
 
   public Record<K, V> withId(String newId) {
@@ -108,18 +131,18 @@ public final class Record<K, V> {
   public Record<K, V> withAttribute(String name, String attributeValue) {
     var copy = new java.util.HashMap<>(attributes);
     copy.put(name, attributeValue);
-    return new Record<>(id, key, value, timestamp, Map.copyOf(copy), trace, traceSource, null);
+    return new Record<>(id, idSource, key, value, timestamp, Map.copyOf(copy), trace, traceSource, null);
   }
 
   public Record<K, V> withTrace(TraceParent newTrace) {
-    return new Record<>(id, key, value, timestamp, attributes, newTrace, null, null);
+    return new Record<>(id, idSource, key, value, timestamp, attributes, newTrace, null, null);
   }
 
   @Override
   public boolean equals(Object o) {
     return o instanceof Record<?, ?> r
         && timestamp == r.timestamp
-        && id.equals(r.id)
+        && id().equals(r.id())
         && Objects.equals(key, r.key)
         && Objects.equals(value, r.value)
         && attributes.equals(r.attributes)
@@ -128,12 +151,12 @@ public final class Record<K, V> {
 
   @Override
   public int hashCode() {
-    return Objects.hash(id, key, value, timestamp, attributes);
+    return Objects.hash(id(), key, value, timestamp, attributes);
   }
 
   @Override
   public String toString() {
-    return "Record{id=" + id + ", key=" + key + ", value=" + value + ", timestamp=" + timestamp
+    return "Record{id=" + id() + ", key=" + key + ", value=" + value + ", timestamp=" + timestamp
         + (attributes.isEmpty() ? "" : ", attributes=" + attributes) + "}";
   }
 
@@ -161,6 +184,12 @@ public final class Record<K, V> {
               TraceParent trace,
               Object origin) {
             return new Record<>(id, key, value, timestamp, attributes, trace, origin, origin);
+          }
+
+          @Override
+          public <K, V> Record<K, V> createFromWire(Object idSource, K key, V value, long timestamp, Object origin) {
+            return new Record<>(null, Objects.requireNonNull(idSource, "idSource"), key, value, timestamp,
+                Map.of(), null, origin, origin);
           }
         });
   }

@@ -26,10 +26,17 @@ public final class RecordAccess {
         Map<String, String> attributes,
         TraceParent trace,
         Object origin);
+
+    /**
+     * A record decoded from the wire, without attributes, whose id is decoded from {@code
+     * idSource} by the installed id resolver only when asked for; it inherits the origin's trace.
+     */
+    <K, V> Record<K, V> createFromWire(Object idSource, K key, V value, long timestamp, Object origin);
   }
 
   private static volatile Accessor accessor;
   private static volatile java.util.function.Function<Object, TraceParent> traceResolver;
+  private static volatile java.util.function.Function<Object, String> idResolver;
 
   private RecordAccess() {}
 
@@ -40,6 +47,15 @@ public final class RecordAccess {
   /** How the runtime turns a wire event's trace context into a {@link TraceParent}. */
   public static void installTraceResolver(java.util.function.Function<Object, TraceParent> resolver) {
     traceResolver = resolver;
+  }
+
+  /** How the runtime turns an id in wire form into a String. */
+  public static void installIdResolver(java.util.function.Function<Object, String> resolver) {
+    idResolver = resolver;
+  }
+
+  static String resolveId(Object source) {
+    return idResolver.apply(source);
   }
 
   static TraceParent resolveTrace(Object source) {

@@ -23,6 +23,7 @@ public final class RecordCodec {
   static {
     RecordAccess.installTraceResolver(o -> o instanceof Event e ? trace(e)
         : o instanceof ByteString wire ? traceOfWire(wire) : null);
+    RecordAccess.installIdResolver(o -> ((ByteString) o).toStringUtf8());
   }
 
   // Field numbers of sluice.v1.Event, for reading records straight from the wire form.
@@ -77,7 +78,7 @@ public final class RecordCodec {
     }
     K k = keySerde.deserialize(key.toByteArray());
     V v = valueSerde.deserialize(payload.toByteArray());
-    return ACCESS.create(id.toStringUtf8(), k, v, time, Map.of(), null, wire);
+    return ACCESS.createFromWire(id, k, v, time, wire);
   }
 
   /** The trace context in an event's wire form, or null. */

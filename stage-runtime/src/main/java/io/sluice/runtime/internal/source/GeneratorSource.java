@@ -36,6 +36,7 @@ public final class GeneratorSource implements Subtask.ItemHandler {
   private long maxEventTime = Long.MIN_VALUE;
   private final TraceOrigin traces;
   private final String idPrefix;
+  private final byte[] idPrefixBytes;
   private Subtask subtask;
   private long generated;
 
@@ -47,6 +48,7 @@ public final class GeneratorSource implements Subtask.ItemHandler {
       TraceOrigin traces) {
     this.traces = traces;
     this.idPrefix = instanceId + "-";
+    this.idPrefixBytes = idPrefix.getBytes(java.nio.charset.StandardCharsets.UTF_8);
     this.settings = settings;
     this.instanceId = instanceId;
     this.clock = clock;
@@ -76,8 +78,9 @@ public final class GeneratorSource implements Subtask.ItemHandler {
     long now = clock.millis();
     maxEventTime = Math.max(maxEventTime, now);
     if (!settings.json()) {
+      long created = System.nanoTime();
       for (int i = 0; i < n; i++) {
-        out.emitRaw("", binaryEvent(generated++, now));
+        out.emitRaw("", binaryEvent(generated++, now, created));
       }
       metrics.received(n);
       subtask.consumeTokens(n);
@@ -105,35 +108,95 @@ public final class GeneratorSource implements Subtask.ItemHandler {
    * and serialized per event. Field numbers are those of sluice.v1.Event and TraceContext.
    */
   ByteString binaryEvent(long seq, long now) {
-    byte[] id = (idPrefix + seq).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    return binaryEvent(seq, now, System.nanoTime());
+  }
+
+  /**
+   * As {@link #binaryEvent(long, long)}, with the creation time given: the generator reads the
+   * clock once per batch, not per event. The bytes are written by hand (tags, varints, fields in
+   * field order), exactly as protobuf writes them: a test compares the two.
+   */
+  ByteString binaryEvent(long seq, long now, long createdNanos) {
     ByteString key = keys[(int) (mix(seq) % keys.length)];
-    TraceContext trace = traces.newRoot();
-    int traceSize = trace.getSerializedSize();
-    int size = CodedOutputStream.computeByteArraySize(Event.ID_FIELD_NUMBER, id)
-        + CodedOutputStream.computeBytesSize(Event.KEY_FIELD_NUMBER, key)
-        + CodedOutputStream.computeInt64Size(Event.EVENT_TIME_FIELD_NUMBER, now)
-        + CodedOutputStream.computeByteArraySize(Event.PAYLOAD_FIELD_NUMBER, filler)
-        + CodedOutputStream.computeBytesSize(Event.CONTENT_TYPE_FIELD_NUMBER, BINARY_TYPE)
-        + CodedOutputStream.computeTagSize(Event.TRACE_FIELD_NUMBER)
-        + CodedOutputStream.computeUInt32SizeNoTag(traceSize) + traceSize;
+    int keyLen = key.size();
+    int digits = digits(seq);
+    int idLen = idPrefixBytes.length + digits;
+    boolean sampled = traces.nextSampled();
+    int traceLen = TraceOrigin.rootSize(sampled);
+    int payloadLen = filler.length;
+    int size = 1 + varintSize(idLen) + idLen
+        + 1 + varintSize(keyLen) + keyLen
+        + 1 + varintSize(now)
+        + 1 + varintSize(payloadLen) + payloadLen
+        + 1 + 1 + BINARY_TYPE_BYTES.length
+        + 1 + 1 + traceLen;
     byte[] out = new byte[size];
-    CodedOutputStream cos = CodedOutputStream.newInstance(out);
-    try {
-      cos.writeByteArray(Event.ID_FIELD_NUMBER, id);
-      cos.writeBytes(Event.KEY_FIELD_NUMBER, key);
-      cos.writeInt64(Event.EVENT_TIME_FIELD_NUMBER, now);
-      // The payload: the creation time for latency measurement, then filler.
-      cos.writeTag(Event.PAYLOAD_FIELD_NUMBER, com.google.protobuf.WireFormat.WIRETYPE_LENGTH_DELIMITED);
-      cos.writeUInt32NoTag(filler.length);
-      cos.writeFixed64NoTag(Long.reverseBytes(System.nanoTime())); // big-endian, like ByteBuffer
-      cos.writeRawBytes(filler, 8, filler.length - 8);
-      cos.writeBytes(Event.CONTENT_TYPE_FIELD_NUMBER, BINARY_TYPE);
-      cos.writeMessage(Event.TRACE_FIELD_NUMBER, trace);
-      cos.checkNoSpaceLeft();
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(e);
+    int p = 0;
+    out[p++] = (byte) ID_TAG;
+    p = writeVarint(out, p, idLen);
+    System.arraycopy(idPrefixBytes, 0, out, p, idPrefixBytes.length);
+    p += idPrefixBytes.length;
+    long v = seq;
+    for (int i = p + digits - 1; i >= p; i--) {
+      out[i] = (byte) ('0' + (v % 10));
+      v /= 10;
+    }
+    p += digits;
+    out[p++] = (byte) KEY_TAG;
+    p = writeVarint(out, p, keyLen);
+    key.copyTo(out, p);
+    p += keyLen;
+    out[p++] = (byte) TIME_TAG;
+    p = writeVarint(out, p, now);
+    // The payload: the creation time (big-endian, as ByteBuffer writes it), then filler.
+    out[p++] = (byte) PAYLOAD_TAG;
+    p = writeVarint(out, p, payloadLen);
+    for (int i = 7; i >= 0; i--) {
+      out[p++] = (byte) (createdNanos >>> (8 * i));
+    }
+    System.arraycopy(filler, 8, out, p, payloadLen - 8);
+    p += payloadLen - 8;
+    out[p++] = (byte) CONTENT_TYPE_TAG;
+    out[p++] = (byte) BINARY_TYPE_BYTES.length;
+    System.arraycopy(BINARY_TYPE_BYTES, 0, out, p, BINARY_TYPE_BYTES.length);
+    p += BINARY_TYPE_BYTES.length;
+    out[p++] = (byte) TRACE_TAG;
+    out[p++] = (byte) traceLen;
+    p = traces.writeRoot(out, p, sampled);
+    if (p != size) {
+      throw new IllegalStateException("generator wrote " + p + " bytes of an event sized " + size);
     }
     return UnsafeByteOperations.unsafeWrap(out);
+  }
+
+  private static final int ID_TAG = Event.ID_FIELD_NUMBER << 3 | 2;
+  private static final int KEY_TAG = Event.KEY_FIELD_NUMBER << 3 | 2;
+  private static final int TIME_TAG = Event.EVENT_TIME_FIELD_NUMBER << 3;
+  private static final int PAYLOAD_TAG = Event.PAYLOAD_FIELD_NUMBER << 3 | 2;
+  private static final int CONTENT_TYPE_TAG = Event.CONTENT_TYPE_FIELD_NUMBER << 3 | 2;
+  private static final int TRACE_TAG = Event.TRACE_FIELD_NUMBER << 3 | 2;
+  private static final byte[] BINARY_TYPE_BYTES = BINARY_TYPE.toByteArray();
+
+  private static int digits(long v) {
+    int n = 1;
+    while (v >= 10) {
+      v /= 10;
+      n++;
+    }
+    return n;
+  }
+
+  private static int varintSize(long v) {
+    return v < 0 ? 10 : (63 - Long.numberOfLeadingZeros(v | 1)) / 7 + 1;
+  }
+
+  private static int writeVarint(byte[] out, int p, long v) {
+    while ((v & ~0x7FL) != 0) {
+      out[p++] = (byte) ((v & 0x7F) | 0x80);
+      v >>>= 7;
+    }
+    out[p++] = (byte) v;
+    return p;
   }
 
   private ByteString payload(long seq) {

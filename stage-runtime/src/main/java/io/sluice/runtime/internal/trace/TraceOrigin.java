@@ -79,6 +79,51 @@ public final class TraceOrigin {
         .build();
   }
 
+  /** The sampling decision for the next root context written with {@link #writeRoot}. */
+  public boolean nextSampled() {
+    return sampleRatio > 0 && random.nextDouble() < sampleRatio;
+  }
+
+  /** The serialized size of a root TraceContext written by {@link #writeRoot}. */
+  public static int rootSize(boolean sampled) {
+    return 2 + 16 + 2 + 8 + (sampled ? 2 : 0);
+  }
+
+  /**
+   * Writes a new root context's TraceContext message body at {@code out[pos]} (the bytes protobuf
+   * writes for it: trace id, span id, and the flags only when sampled, as proto3 omits zero) and
+   * returns the position after it. For sources that write events in wire form.
+   */
+  public int writeRoot(byte[] out, int pos, boolean sampled) {
+    out[pos++] = (byte) (TraceContext.TRACE_ID_FIELD_NUMBER << 3 | 2);
+    out[pos++] = 16;
+    pos = writeNonZero(out, pos, 16);
+    out[pos++] = (byte) (TraceContext.SPAN_ID_FIELD_NUMBER << 3 | 2);
+    out[pos++] = 8;
+    pos = writeNonZero(out, pos, 8);
+    if (sampled) {
+      out[pos++] = (byte) (TraceContext.TRACE_FLAGS_FIELD_NUMBER << 3);
+      out[pos++] = TraceFlags.getSampled().asByte();
+    }
+    return pos;
+  }
+
+  /** Random bytes, not all zero (W3C: an all-zero id is invalid). */
+  private int writeNonZero(byte[] out, int pos, int length) {
+    long any;
+    do {
+      any = 0;
+      for (int i = 0; i < length; i += 8) {
+        long r = random.nextLong();
+        any |= r;
+        for (int j = 0; j < 8; j++) {
+          out[pos + i + j] = (byte) (r >>> (8 * j));
+        }
+      }
+    } while (any == 0);
+    return pos + length;
+  }
+
   /** The hex trace id, for logs. */
   public static String traceIdHex(TraceContext t) {
     return TraceId.fromBytes(t.getTraceId().toByteArray()) + "/" + SpanId.fromBytes(t.getSpanId().toByteArray());
