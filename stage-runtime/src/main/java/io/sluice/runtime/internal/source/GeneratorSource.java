@@ -37,6 +37,10 @@ public final class GeneratorSource implements Subtask.ItemHandler {
   private final TraceOrigin traces;
   private final String idPrefix;
   private final byte[] idPrefixBytes;
+  // The decimal digits of the last sequence number written, right-aligned, '0'-padded on the left.
+  private final byte[] seqDigits = new byte[20];
+  private int seqDigitsLength;
+  private long seqDigitsValue = -1;
   private Subtask subtask;
   private long generated;
 
@@ -119,7 +123,8 @@ public final class GeneratorSource implements Subtask.ItemHandler {
   ByteString binaryEvent(long seq, long now, long createdNanos) {
     ByteString key = keys[(int) (mix(seq) % keys.length)];
     int keyLen = key.size();
-    int digits = digits(seq);
+    decimal(seq);
+    int digits = seqDigitsLength;
     int idLen = idPrefixBytes.length + digits;
     boolean sampled = traces.nextSampled();
     int traceLen = TraceOrigin.rootSize(sampled);
@@ -136,11 +141,7 @@ public final class GeneratorSource implements Subtask.ItemHandler {
     p = writeVarint(out, p, idLen);
     System.arraycopy(idPrefixBytes, 0, out, p, idPrefixBytes.length);
     p += idPrefixBytes.length;
-    long v = seq;
-    for (int i = p + digits - 1; i >= p; i--) {
-      out[i] = (byte) ('0' + (v % 10));
-      v /= 10;
-    }
+    System.arraycopy(seqDigits, seqDigits.length - digits, out, p, digits);
     p += digits;
     out[p++] = (byte) KEY_TAG;
     p = writeVarint(out, p, keyLen);
@@ -177,13 +178,29 @@ public final class GeneratorSource implements Subtask.ItemHandler {
   private static final int TRACE_TAG = Event.TRACE_FIELD_NUMBER << 3 | 2;
   private static final byte[] BINARY_TYPE_BYTES = BINARY_TYPE.toByteArray();
 
-  private static int digits(long v) {
-    int n = 1;
-    while (v >= 10) {
-      v /= 10;
-      n++;
+  /**
+   * Puts the decimal digits of {@code seq} at the end of {@code seqDigits}: by adding one to the
+   * previous number when it is the next one (the usual case: no division per event), else anew.
+   */
+  private void decimal(long seq) {
+    if (seq == seqDigitsValue + 1 && seqDigitsValue >= 0) {
+      int i = seqDigits.length - 1;
+      while (seqDigits[i] == '9') {
+        seqDigits[i--] = '0';
+      }
+      seqDigits[i]++;
+      seqDigitsLength = Math.max(seqDigitsLength, seqDigits.length - i);
+    } else {
+      java.util.Arrays.fill(seqDigits, (byte) '0');
+      long v = seq;
+      int i = seqDigits.length;
+      do {
+        seqDigits[--i] = (byte) ('0' + v % 10);
+        v /= 10;
+      } while (v != 0);
+      seqDigitsLength = seqDigits.length - i;
     }
-    return n;
+    seqDigitsValue = seq;
   }
 
   private static int varintSize(long v) {

@@ -18,7 +18,9 @@ class GeneratorSourceTest {
         new GeneratorStageFactory.Settings(0, 0, 100, 50, false), "gen-3", Clock.systemUTC(),
         new TaskMetrics(), new TraceOrigin(0.5, 1));
     long before = System.nanoTime();
-    for (long seq : new long[] {0, 1, 9, 10, 99, 127, 128, 999_999_999_999_999_999L, 1_000_000_007L, Long.MAX_VALUE}) {
+    // In order (the generator counts its digits up) and out of it (they are computed anew).
+    for (long seq : new long[] {0, 1, 2, 9, 10, 11, 99, 100, 127, 128, 999, 1000, 7, 999_999_999_999_999_999L,
+        1_000_000_000_000_000_000L, 1_000_000_007L, Long.MAX_VALUE - 1, Long.MAX_VALUE, 5}) {
       ByteString wire = source.binaryEvent(seq, 1_767_225_600_123L);
       Event e = Event.parseFrom(wire);
       assertThat(e.getId()).isEqualTo("gen-3-" + seq);
@@ -32,6 +34,16 @@ class GeneratorSourceTest {
       assertThat(FrameCodec.keyOf(wire)).isEqualTo(e.getKey());
       // Canonical: the same bytes protobuf writes, so every reader of the contract agrees.
       assertThat(wire).isEqualTo(e.toByteString());
+    }
+  }
+
+  @Test
+  void idsCountUpInDecimalAcrossEveryCarry() throws Exception {
+    GeneratorSource source = new GeneratorSource(
+        new GeneratorStageFactory.Settings(0, 0, 100, 50, false), "g", Clock.systemUTC(),
+        new TaskMetrics(), new TraceOrigin(0, 1));
+    for (long seq = 0; seq <= 100_500; seq++) {
+      assertThat(Event.parseFrom(source.binaryEvent(seq, 1L)).getId()).isEqualTo("g-" + seq);
     }
   }
 }
