@@ -18,6 +18,15 @@ public interface Serde<T> {
    */
   T deserialize(byte[] bytes);
 
+  /**
+   * Decodes {@code length} bytes of {@code buffer} from {@code offset}, which the caller does not
+   * change afterwards. The default copies the range; serdes that can read in place (text, JSON)
+   * override it to save the copy on the runtime's hot path.
+   */
+  default T deserialize(byte[] buffer, int offset, int length) {
+    return deserialize(java.util.Arrays.copyOfRange(buffer, offset, offset + length));
+  }
+
   /** The media type written to {@code Event.content_type}; "" for none. */
   default String contentType() {
     return "";

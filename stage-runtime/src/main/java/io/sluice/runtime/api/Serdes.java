@@ -81,6 +81,11 @@ public final class Serdes {
         }
 
         @Override
+        public String deserialize(byte[] buffer, int offset, int length) {
+          return new String(buffer, offset, length, StandardCharsets.UTF_8);
+        }
+
+        @Override
         public String contentType() {
           return "text/plain";
         }
@@ -99,11 +104,16 @@ public final class Serdes {
 
         @Override
         public JsonNode deserialize(byte[] bytes) {
-          if (bytes.length == 0) {
+          return deserialize(bytes, 0, bytes.length);
+        }
+
+        @Override
+        public JsonNode deserialize(byte[] buffer, int offset, int length) {
+          if (length == 0) {
             throw new SerdeException("malformed JSON payload: the payload is empty");
           }
           try {
-            JsonNode node = MAPPER.readTree(bytes);
+            JsonNode node = MAPPER.readTree(buffer, offset, length);
             if (node == null || node.isMissingNode()) {
               throw new SerdeException("malformed JSON payload: no JSON value");
             }

@@ -81,6 +81,117 @@ public final class RecordCodec {
     return ACCESS.createFromWire(id, k, v, time, wire);
   }
 
+  /**
+   * As {@link #decode(ByteString, Serde, Serde)}, for an event lying in {@code buffer} at {@code
+   * offset} (a received batch's array, never written again): the fields are read in place with a
+   * small hand-written reader, and key and payload are decoded straight from the array.
+   */
+  public <K, V> Record<K, V> decode(byte[] buffer, int offset, int length, Serde<K> keySerde, Serde<V> valueSerde)
+      throws com.google.protobuf.InvalidProtocolBufferException {
+    int end = offset + length;
+    int idAt = offset;
+    int idLength = 0;
+    int keyAt = offset;
+    int keyLength = 0;
+    int payloadAt = offset;
+    int payloadLength = 0;
+    long time = 0;
+    int p = offset;
+    while (p < end) {
+      long tagAndPos = varint(buffer, p, end);
+      int t = (int) (tagAndPos >>> 32);
+      p = (int) tagAndPos;
+      switch (t & 7) {
+        case 0 -> { // varint
+          if (t == TIME) {
+            time = varint64(buffer, p, end);
+          }
+          p = skipVarint(buffer, p, end);
+        }
+        case 2 -> { // length-delimited
+          long lengthAndPos = varint(buffer, p, end);
+          int n = (int) (lengthAndPos >>> 32);
+          p = (int) lengthAndPos;
+          if (n < 0 || n > end - p) {
+            throw truncated();
+          }
+          if (t == ID) {
+            idAt = p;
+            idLength = n;
+          } else if (t == KEY) {
+            keyAt = p;
+            keyLength = n;
+          } else if (t == PAYLOAD) {
+            payloadAt = p;
+            payloadLength = n;
+          } else if (t == ATTRIBUTES) {
+            return decode(Event.parseFrom(ByteString.copyFrom(buffer, offset, length)), keySerde, valueSerde);
+          }
+          p += n;
+        }
+        case 1 -> p += 8;
+        case 5 -> p += 4;
+        default -> throw new com.google.protobuf.InvalidProtocolBufferException(
+            "malformed event: wire type " + (t & 7) + " of field " + (t >>> 3) + " is not allowed here");
+      }
+      if (p > end) {
+        throw truncated();
+      }
+    }
+    K k = keySerde.deserialize(buffer, keyAt, keyLength);
+    V v = valueSerde.deserialize(buffer, payloadAt, payloadLength);
+    return ACCESS.createFromWire(UnsafeByteOperations.unsafeWrap(buffer, idAt, idLength), k, v, time,
+        UnsafeByteOperations.unsafeWrap(buffer, offset, length));
+  }
+
+  /** A varint of at most 32 bits at {@code p}: (value << 32) | position after it. */
+  private static long varint(byte[] b, int p, int end) throws com.google.protobuf.InvalidProtocolBufferException {
+    int value = 0;
+    for (int shift = 0; shift < 35; shift += 7) {
+      if (p >= end) {
+        throw truncated();
+      }
+      byte x = b[p++];
+      value |= (x & 0x7F) << shift;
+      if (x >= 0) {
+        return ((long) value << 32) | p;
+      }
+    }
+    throw new com.google.protobuf.InvalidProtocolBufferException("malformed event: a varint is too long");
+  }
+
+  private static long varint64(byte[] b, int p, int end) throws com.google.protobuf.InvalidProtocolBufferException {
+    long value = 0;
+    for (int shift = 0; shift < 70; shift += 7) {
+      if (p >= end) {
+        throw truncated();
+      }
+      byte x = b[p++];
+      value |= (long) (x & 0x7F) << shift;
+      if (x >= 0) {
+        return value;
+      }
+    }
+    throw new com.google.protobuf.InvalidProtocolBufferException("malformed event: a varint is too long");
+  }
+
+  private static int skipVarint(byte[] b, int p, int end) throws com.google.protobuf.InvalidProtocolBufferException {
+    for (int i = 0; i < 10; i++) {
+      if (p >= end) {
+        throw truncated();
+      }
+      if (b[p++] >= 0) {
+        return p;
+      }
+    }
+    throw new com.google.protobuf.InvalidProtocolBufferException("malformed event: a varint is too long");
+  }
+
+  private static com.google.protobuf.InvalidProtocolBufferException truncated() {
+    return new com.google.protobuf.InvalidProtocolBufferException(
+        "malformed event: a field runs past the end of the event");
+  }
+
   /** The trace context in an event's wire form, or null. */
   public static TraceContext traceContextOfWire(ByteString wire) {
     try {

@@ -31,6 +31,21 @@ public final class InboundBatch {
     return count;
   }
 
+  /** The array every event lies in; never written after the batch was built. */
+  public byte[] array() {
+    return buf;
+  }
+
+  /** Where event {@code i} starts in {@link #array()}. */
+  public int offset(int i) {
+    return offsets[i];
+  }
+
+  /** Event {@code i}'s length in bytes. */
+  public int length(int i) {
+    return lengths[i];
+  }
+
   /** Event {@code i}'s serialized bytes, without copying. */
   public ByteString eventBytes(int i) {
     return UnsafeByteOperations.unsafeWrap(buf, offsets[i], lengths[i]);

@@ -177,7 +177,33 @@ public final class OperatorRunner<KIn, VIn, KOut, VOut> implements OperatorConte
       return;
     }
     for (int i = 0; i < n; i++) {
-      processWire(batch.eventBytes(i));
+      processWire(batch, i);
+    }
+  }
+
+  /** Processes event {@code i} of a batch, decoded in place from the batch's array. */
+  private void processWire(io.sluice.runtime.internal.exchange.InboundBatch batch, int i) {
+    current = null;
+    currentWire = null;
+    Record<KIn, VIn> record;
+    try {
+      record = codec.decode(batch.array(), batch.offset(i), batch.length(i), definition.keyIn(), definition.valueIn());
+    } catch (SerdeException | com.google.protobuf.InvalidProtocolBufferException e) {
+      processWire(batch.eventBytes(i)); // the slow path finds the same problem and dead-letters it
+      return;
+    }
+    currentWire = (com.google.protobuf.ByteString) RecordAccess.get().origin(record);
+    try {
+      operator.process(record);
+    } catch (Exception e) { // also checked exceptions thrown sneakily by user code
+      String reason = e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+      deadLetter(currentEvent(), reason);
+      if (deadLetterLogs++ < 5) {
+        LOG.log(Level.WARNING, instanceId + ": operator failed on an event", e);
+      }
+    } finally {
+      currentWire = null;
+      current = null;
     }
   }
 

@@ -89,4 +89,61 @@ class RecordCodecTest {
     assertThatThrownBy(() -> codec.decode(notJson.toByteString(), Serdes.string(), Serdes.json()))
         .isInstanceOf(SerdeException.class).hasMessageContaining("malformed JSON payload");
   }
+
+  @Test
+  void decodingInPlaceFromABatchArrayAgreesWithProtobuf() throws Exception {
+    java.util.List<Event> all = new java.util.ArrayList<>(events());
+    // Unknown fields of every wire type, and a huge event time, are read past like protobuf does.
+    all.add(Event.parseFrom(events().get(1).toBuilder().setEventTime(Long.MAX_VALUE).build().toByteString()
+        .concat(ByteString.copyFrom(new byte[] {(byte) 0x80, 0x01, 0x05, 0x09, 1, 2, 3, 4, 5, 6, 7, 8, 0x15, 1, 2, 3, 4}))));
+    for (Event e : all) {
+      byte[] wire = e.toByteArray();
+      byte[] batch = new byte[wire.length + 7];
+      System.arraycopy(wire, 0, batch, 3, wire.length);
+      Record<String, com.fasterxml.jackson.databind.JsonNode> inPlace =
+          codec.decode(batch, 3, wire.length, Serdes.string(), jsonOrNull(e));
+      Record<String, com.fasterxml.jackson.databind.JsonNode> parsed =
+          codec.decode(e.toByteString(), Serdes.string(), jsonOrNull(e));
+      assertThat(inPlace.id()).isEqualTo(e.getId());
+      assertThat(inPlace.key()).isEqualTo(parsed.key());
+      assertThat(inPlace.value()).isEqualTo(parsed.value());
+      assertThat(inPlace.timestamp()).isEqualTo(e.getEventTime());
+      assertThat(inPlace.attributes()).isEqualTo(e.getAttributesMap());
+      assertThat(inPlace.trace()).isEqualTo(parsed.trace());
+    }
+    // Truncated: every proper prefix of an event that cuts a field is an error, as in protobuf.
+    byte[] wire = events().get(1).toByteArray();
+    for (int cut = 1; cut < wire.length; cut++) {
+      boolean protobufFails;
+      try {
+        Event.parseFrom(java.util.Arrays.copyOf(wire, cut));
+        protobufFails = false;
+      } catch (com.google.protobuf.InvalidProtocolBufferException expected) {
+        protobufFails = true;
+      }
+      int n = cut;
+      if (protobufFails) {
+        assertThatThrownBy(() -> codec.decode(wire, 0, n, Serdes.string(), Serdes.bytes()))
+            .as("prefix of %d bytes", n)
+            .isInstanceOf(com.google.protobuf.InvalidProtocolBufferException.class);
+      }
+    }
+  }
+
+  /** JSON for events whose payload is JSON, else a serde that reads any bytes as a JSON string. */
+  private static io.sluice.runtime.api.Serde<com.fasterxml.jackson.databind.JsonNode> jsonOrNull(Event e) {
+    return e.getPayload().isEmpty()
+        ? new io.sluice.runtime.api.Serde<>() {
+          @Override
+          public byte[] serialize(com.fasterxml.jackson.databind.JsonNode value) {
+            return new byte[0];
+          }
+
+          @Override
+          public com.fasterxml.jackson.databind.JsonNode deserialize(byte[] bytes) {
+            return com.fasterxml.jackson.databind.node.TextNode.valueOf(new String(bytes, java.nio.charset.StandardCharsets.UTF_8));
+          }
+        }
+        : Serdes.json();
+  }
 }
