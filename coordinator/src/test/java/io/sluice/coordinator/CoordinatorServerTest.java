@@ -46,6 +46,7 @@ class CoordinatorServerTest {
       InstanceClient in = InstanceClient.attach(channel);
       in.registerAndAwait("in", 0);
       in.nextRoutes();
+      assertThat(in.nextAlignment()).isEqualTo(Long.MIN_VALUE);
       in.reportState(InstanceState.INSTANCE_STATE_RUNNING, "serving");
       InstanceClient out = InstanceClient.attach(channel);
       out.registerAndAwait("out", 0);

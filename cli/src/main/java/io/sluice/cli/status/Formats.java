@@ -4,10 +4,16 @@ import io.sluice.proto.v1.Endpoint;
 import io.sluice.proto.v1.InstanceState;
 import io.sluice.proto.v1.Partitioning;
 import java.time.Instant;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeFormatterBuilder;
 import java.util.Locale;
 
 /** Small value formatters shared by the status table, the JSON and the live status line. */
 public final class Formats {
+  // Instant.toString() drops a zero fraction ("…:05Z"); watermarks read better aligned in columns.
+  private static final DateTimeFormatter ISO_MILLIS =
+      new DateTimeFormatterBuilder().appendInstant(3).toFormatter(Locale.ROOT);
+
   private Formats() {}
 
   /**
@@ -72,9 +78,16 @@ public final class Formats {
     return String.format(Locale.ROOT, "%.1f min", millis / 60_000.0);
   }
 
-  /** An event-time watermark as an ISO instant; {@code -} when unknown (INT64_MIN). */
+  /**
+   * An event-time watermark as an ISO-8601 UTC instant, always with milliseconds ({@code
+   * 2026-01-01T00:00:05.000Z}); {@code -} when unknown (INT64_MIN); {@code end} for INT64_MAX, the
+   * watermark of an input that has ended.
+   */
   public static String watermark(long millis) {
-    return millis == Long.MIN_VALUE ? "-" : Instant.ofEpochMilli(millis).toString();
+    if (millis == Long.MIN_VALUE) {
+      return "-";
+    }
+    return millis == Long.MAX_VALUE ? "end" : ISO_MILLIS.format(Instant.ofEpochMilli(millis));
   }
 
   /** Bytes with a binary unit: {@code 512 B}, {@code 34.0 KiB}, {@code 1.2 MiB}. */

@@ -14,17 +14,21 @@ import io.sluice.proto.v1.TopologyEdge;
  * Renders a {@link StatusReport} as the JSON document of {@code sluice status --json}, for scripts
  * and tests. Its shape (camelCase keys, addresses as {@code "host:port"}, instance states as the
  * enum's names without prefix ({@code "RUNNING"}, {@code "DEAD"}), watermarks as epoch millis or
- * null when unknown) is part of the CLI's interface:
+ * null when unknown, each with a {@code …Iso} twin as {@code sluice status} prints it: an ISO-8601
+ * UTC instant with milliseconds, {@code "end"} for INT64_MAX, null when unknown) is part of the
+ * CLI's interface:
  *
  * <pre>{@code
  * {"pipeline": "clicks", "state": "running", "dashboardUrl": "http://…", "globalWatermark": ms,
- *  "heartbeatTimeoutMillis": 5000, "lastCheckpoint": {…} | null,
+ *  "globalWatermarkIso": "2026-01-01T00:00:05.000Z", "heartbeatTimeoutMillis": 5000,
+ *  "lastCheckpoint": {…} | null,
  *  "stages": [{"name", "type", "desiredParallelism", "inputs": [...],
  *              "instances": [{"instanceId", "index", "state", "reason", "pid", "runtime",
  *                             "grpcAddress", "metricsAddress", "metricsUrl",
  *                             "heartbeatAgeMillis", "recordsInPerSecond", "recordsOutPerSecond",
  *                             "busyRatio", "backpressuredRatio", "idleRatio", "recordsIn",
- *                             "recordsOut", "deadLetters", "watermark", "inboxDepth",
+ *                             "recordsOut", "deadLetters", "watermark", "watermarkIso", "watermarkIdle",
+ *                             "inboxDepth",
  *                             "keyGroups": {"start", "end"} | null, "heapUsedBytes",
  *                             "directUsedBytes", "rssBytes"}]}],
  *  "edges": [{"from", "output", "to", "partitioning"}]}
@@ -109,6 +113,7 @@ public final class StatusJson {
     n.put("recordsOut", i.getRecordsOut());
     n.put("deadLetters", i.getDeadLetters());
     putWatermark(n, "watermark", i.getWatermark());
+    n.put("watermarkIdle", i.getWatermarkIdle());
     n.put("inboxDepth", i.getInboxDepth());
     if (i.hasKeyGroups()) {
       ObjectNode kg = n.putObject("keyGroups");
@@ -136,11 +141,14 @@ public final class StatusJson {
     return n;
   }
 
+  /** {@code field} as epoch millis and {@code fieldIso} as text; both null when unknown. */
   private static void putWatermark(ObjectNode n, String field, long millis) {
     if (millis == Long.MIN_VALUE) {
       n.putNull(field);
+      n.putNull(field + "Iso");
     } else {
       n.put(field, millis);
+      n.put(field + "Iso", Formats.watermark(millis));
     }
   }
 }

@@ -88,7 +88,7 @@ public final class StatusTable {
                 Formats.percent(i.getBusyRatio()),
                 Formats.percent(i.getBackpressuredRatio()),
                 Formats.age(i.getLastHeartbeatAgeMillis()),
-                Formats.watermark(i.getWatermark()),
+                Formats.watermark(i.getWatermark()) + (i.getWatermarkIdle() ? " (idle)" : ""),
                 i.getStateReason()));
       }
     }

@@ -10,11 +10,12 @@ import org.junit.jupiter.api.Test;
 
 class StatusLineTest {
   @Test
-  void showsRunningOverDesiredAndSummedRatesPerStage() {
+  void showsTheGlobalWatermarkThenRunningOverDesiredAndSummedRatesPerStage() {
     PipelineStatus s =
         PipelineStatus.newBuilder()
             .setPipeline("clicks")
             .setState("degraded")
+            .setGlobalWatermark(1_767_225_605_250L)
             .addStages(
                 StageStatus.newBuilder()
                     .setName("in")
@@ -31,7 +32,18 @@ class StatusLineTest {
             .build();
 
     assertThat(StatusLine.format(s))
-        .isEqualTo("clicks degraded | in 1/1 0.0->12.0k/s | per-user 2/3 (1 dead) 1200->1200/s");
+        .isEqualTo(
+            "clicks degraded wm 2026-01-01T00:00:05.250Z | in 1/1 0.0->12.0k/s"
+                + " | per-user 2/3 (1 dead) 1200->1200/s");
+  }
+
+  @Test
+  void anUnknownWatermarkIsADashAndAnEndedOneIsEnd() {
+    PipelineStatus.Builder s = PipelineStatus.newBuilder().setPipeline("clicks");
+    assertThat(StatusLine.format(s.setState("starting").setGlobalWatermark(Long.MIN_VALUE).build()))
+        .isEqualTo("clicks starting wm -");
+    assertThat(StatusLine.format(s.setState("finished").setGlobalWatermark(Long.MAX_VALUE).build()))
+        .isEqualTo("clicks finished wm end");
   }
 
   private static InstanceStatus running(double in, double out) {

@@ -154,7 +154,7 @@ class StatusCommandTest {
     assertThat(r.exitCode()).as(r.err()).isZero();
     List<String> lines = r.out().lines().toList();
     assertThat(lines.get(0))
-        .isEqualTo("pipeline clicks: degraded   global watermark 2026-01-01T00:00:05Z");
+        .isEqualTo("pipeline clicks: degraded   global watermark 2026-01-01T00:00:05.000Z");
     assertThat(lines).contains("last checkpoint: #12 completed, 120 ms, 34.0 KiB");
     assertThat(lines).contains("dashboard: http://127.0.0.1:7080/");
     String header = lines.stream().filter(l -> l.startsWith("STAGE")).findFirst().orElseThrow();
@@ -187,7 +187,7 @@ class StatusCommandTest {
             "25%",
             "50%",
             "0.4 s",
-            "2026-01-01T00:00:05Z");
+            "2026-01-01T00:00:05.000Z");
     String dead = lines.stream().filter(l -> l.startsWith("per-user")).findFirst().orElseThrow();
     assertThat(dead.split("\\s{2,}"))
         .containsExactly(
@@ -224,6 +224,7 @@ class StatusCommandTest {
     assertThat(doc.get("state").asText()).isEqualTo("degraded");
     assertThat(doc.get("dashboardUrl").asText()).isEqualTo("http://127.0.0.1:7080/");
     assertThat(doc.get("globalWatermark").asLong()).isEqualTo(WATERMARK);
+    assertThat(doc.get("globalWatermarkIso").asText()).isEqualTo("2026-01-01T00:00:05.000Z");
     assertThat(doc.get("lastCheckpoint").get("checkpointId").asLong()).isEqualTo(12);
     JsonNode in = doc.get("stages").get(0).get("instances").get(0);
     assertThat(in.get("instanceId").asText()).isEqualTo("clicks/in/0");
@@ -234,14 +235,67 @@ class StatusCommandTest {
     assertThat(in.get("state").asText()).isEqualTo("RUNNING");
     assertThat(in.get("recordsInPerSecond").asDouble()).isEqualTo(12_345.0);
     assertThat(in.get("keyGroups").isNull()).isTrue();
+    assertThat(in.get("watermark").asLong()).isEqualTo(WATERMARK);
+    assertThat(in.get("watermarkIso").asText()).isEqualTo("2026-01-01T00:00:05.000Z");
     JsonNode dead = doc.get("stages").get(1).get("instances").get(0);
     assertThat(dead.get("state").asText()).isEqualTo("DEAD");
     assertThat(dead.get("reason").asText()).isEqualTo("missed heartbeats for 6.2 s");
     assertThat(dead.get("metricsAddress").asText()).isEmpty();
     assertThat(dead.get("watermark").isNull()).isTrue();
+    assertThat(dead.has("watermarkIso")).isTrue();
+    assertThat(dead.get("watermarkIso").isNull()).isTrue();
     assertThat(dead.get("keyGroups").get("start").asInt()).isEqualTo(64);
     assertThat(doc.get("stages").get(1).get("inputs").get(0).asText()).isEqualTo("buys");
     assertThat(doc.get("edges").get(0).get("partitioning").asText()).isEqualTo("hash");
+  }
+
+  /** The status after every input ended: the watermarks are INT64_MAX, or unknown. */
+  private static PipelineStatus ended() {
+    return PipelineStatus.newBuilder()
+        .setPipeline("clicks")
+        .setState("finished")
+        .setGlobalWatermark(Long.MAX_VALUE)
+        .addStages(
+            StageStatus.newBuilder()
+                .setName("in")
+                .setType("ingest")
+                .setDesiredParallelism(2)
+                .addInstances(
+                    InstanceStatus.newBuilder()
+                        .setInstanceId("in-0")
+                        .setState(InstanceState.INSTANCE_STATE_FINISHED)
+                        .setWatermark(Long.MAX_VALUE))
+                .addInstances(
+                    InstanceStatus.newBuilder()
+                        .setInstanceId("in-1")
+                        .setIndex(1)
+                        .setState(InstanceState.INSTANCE_STATE_FINISHED)
+                        .setWatermark(-1_500))) // event time before 1970 is still a time
+        .build();
+  }
+
+  @Test
+  void anEndedWatermarkReadsEndAndTimesBefore1970AreStillIso() throws Exception {
+    String target = serve(ended(), null);
+
+    CliRunner.Result table = CliRunner.run("status", "--coordinator", target);
+    CliRunner.Result json = CliRunner.run("status", "--coordinator", target, "--json");
+
+    assertThat(table.exitCode()).as(table.err()).isZero();
+    List<String> lines = table.out().lines().toList();
+    assertThat(lines.get(0)).isEqualTo("pipeline clicks: finished   global watermark end");
+    int column =
+        lines.stream().filter(l -> l.startsWith("STAGE")).findFirst().orElseThrow()
+            .indexOf("WATERMARK");
+    assertThat(lines.stream().filter(l -> l.startsWith("in ")).map(l -> l.substring(column)))
+        .containsExactly("end", "1969-12-31T23:59:58.500Z");
+    assertThat(json.exitCode()).as(json.err()).isZero();
+    JsonNode doc = new ObjectMapper().readTree(json.out());
+    assertThat(doc.get("globalWatermark").asLong()).isEqualTo(Long.MAX_VALUE);
+    assertThat(doc.get("globalWatermarkIso").asText()).isEqualTo("end");
+    JsonNode in1 = doc.get("stages").get(0).get("instances").get(1);
+    assertThat(in1.get("watermark").asLong()).isEqualTo(-1_500);
+    assertThat(in1.get("watermarkIso").asText()).isEqualTo("1969-12-31T23:59:58.500Z");
   }
 
   @Test

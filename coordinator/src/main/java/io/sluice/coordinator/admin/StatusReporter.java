@@ -103,6 +103,7 @@ public final class StatusReporter {
         .setRecordsOut(metrics.getRecordsOut())
         .setDeadLetters(metrics.getDeadLetters())
         .setWatermark(instance.watermark().map(w -> w.getWatermark()).orElse(GlobalWatermark.UNKNOWN))
+        .setWatermarkIdle(instance.watermark().map(w -> w.getIdle()).orElse(false))
         .setInboxDepth(metrics.getInboxDepth())
         .setHeapUsedBytes(metrics.getHeapUsedBytes())
         .setDirectUsedBytes(metrics.getDirectUsedBytes())

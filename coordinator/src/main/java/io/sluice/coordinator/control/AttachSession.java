@@ -56,8 +56,7 @@ final class AttachSession implements StreamObserver<StageReport> {
       case HEARTBEAT -> service.registry().heartbeat(out.instanceId(), out.session());
       case METRICS -> service.registry().recordMetrics(
           out.instanceId(), out.session(), report.getMetrics());
-      case WATERMARK -> service.registry().recordWatermark(
-          out.instanceId(), out.session(), report.getWatermark());
+      case WATERMARK -> service.watermarkReported(out, report.getWatermark());
       case STATE -> service.stateReported(out, report.getState());
       // Checkpoint acks and declines are the checkpoint coordinator's, which a later issue adds;
       // until then they still prove the instance is alive.

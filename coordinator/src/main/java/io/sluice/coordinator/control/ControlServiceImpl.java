@@ -18,6 +18,7 @@ import io.sluice.proto.v1.Register;
 import io.sluice.proto.v1.Registered;
 import io.sluice.proto.v1.RouteUpdate;
 import io.sluice.proto.v1.StateChange;
+import io.sluice.proto.v1.WatermarkReport;
 import io.sluice.runtime.api.StageFactory;
 import io.sluice.runtime.partition.KeyGroups;
 import java.util.ArrayList;
@@ -32,6 +33,10 @@ import java.util.Locale;
  * watermarks and state changes go to the {@link InstanceRegistry}. When the stream breaks or ends
  * the instance is dead (unless it had finished), and the routes of the others are pushed again.
  *
+ * <p>Source alignment: whenever the slowest source watermark changes (a source reports a
+ * watermark, or an instance registers, finishes or dies), every live source instance gets {@code
+ * AlignWatermarks} with it; a source instance also gets the current value when it registers.
+ *
  * <p>Thread-safe: stream callbacks come from gRPC, one at a time per stream; the public methods
  * may be called from any thread. Writes to one stream are serialized by that stream, and route
  * updates reach each instance in version order (an older update that loses the race is dropped).
@@ -44,6 +49,7 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
   private final RouteComputer routes;
   private final PipelineLifecycle lifecycle;
   private final CommandBus bus;
+  private final SourceAligner aligner;
 
   public ControlServiceImpl(
       InstanceRegistry registry, RouteComputer routes, PipelineLifecycle lifecycle) {
@@ -52,6 +58,9 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
     this.routes = routes;
     this.lifecycle = lifecycle;
     this.bus = new CommandBus(registry, routes);
+    this.aligner = new SourceAligner(registry, bus);
+    // Registrations, state changes and deaths (from any thread) can move the slowest source.
+    registry.addListener(aligner::refresh);
   }
 
   @Override
@@ -157,7 +166,8 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
     }
     StageSpec stage = spec.stage(instance.stage()).orElseThrow();
     int parallelism = registry.desiredParallelism(stage.name());
-    OutboundStream out = new OutboundStream(instance.instanceId(), instance.session(), responses);
+    OutboundStream out =
+        new OutboundStream(stage.name(), instance.instanceId(), instance.session(), responses);
     out.send(Command.newBuilder().setRegistered(registered(stage, instance, parallelism)).build());
     LOG.log(System.Logger.Level.INFO, "registered " + instance.instanceId() + " (stage '"
         + stage.name() + "', type " + stage.type() + ", index " + instance.index() + " of "
@@ -167,11 +177,22 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
     bus.attach(out);
     RouteUpdate update = routes.issue(instance);
     bus.sendRoutes(out, update);
+    if (aligner.isSource(stage.name())) {
+      aligner.attached(out);
+    }
     if (lifecycle.draining() && stage.role() == StageFactory.Role.SOURCE) {
       out.send(drain("the pipeline is draining"));
     }
     bus.pushRouteChanges(instance.instanceId() + " registered");
     return out;
+  }
+
+  /** Keeps the watermark; a source's may move the slowest source watermark. */
+  void watermarkReported(OutboundStream out, WatermarkReport watermark) {
+    if (registry.recordWatermark(out.instanceId(), out.session(), watermark)
+        && aligner.isSource(out.stage())) {
+      aligner.refresh();
+    }
   }
 
   void stateReported(OutboundStream out, StateChange change) {

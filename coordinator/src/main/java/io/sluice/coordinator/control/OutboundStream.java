@@ -16,6 +16,7 @@ import io.sluice.proto.v1.RouteUpdate;
  * replace each other), so the queue stays small without flow control.
  */
 final class OutboundStream {
+  private final String stage;
   private final String instanceId;
   private final long session;
   private final StreamObserver<Command> observer;
@@ -27,10 +28,16 @@ final class OutboundStream {
   @GuardedBy("lock")
   private long lastRouteVersion;
 
-  OutboundStream(String instanceId, long session, StreamObserver<Command> observer) {
+  OutboundStream(String stage, String instanceId, long session, StreamObserver<Command> observer) {
+    this.stage = stage;
     this.instanceId = instanceId;
     this.session = session;
     this.observer = observer;
+  }
+
+  /** The stage of the instance at the other end. */
+  String stage() {
+    return stage;
   }
 
   String instanceId() {

@@ -49,6 +49,10 @@ class ControlServiceImplTest {
     InstanceClient client = coordinator.attach();
     client.registerAndAwait(stage, index);
     client.nextRoutes();
+    if (stage.equals("in")) {
+      // A source also gets the slowest source watermark: unknown, as it has reported none yet.
+      assertThat(client.nextAlignment()).isEqualTo(Long.MIN_VALUE);
+    }
     return client;
   }
 
@@ -98,6 +102,8 @@ class ControlServiceImplTest {
     assertThat(toBuys.getPartitioning()).isEqualTo(Partitioning.PARTITIONING_ROUND_ROBIN);
     assertThat(toBuys.getExpectedParallelism()).isEqualTo(2);
     assertThat(toBuys.getTargetsList()).isEmpty();
+    // A source then learns the slowest source watermark: unknown while in-0 itself has not reported.
+    assertThat(in.nextAlignment()).isEqualTo(Long.MIN_VALUE);
     // Its downstream is missing, so it may not run yet.
     assertThat(state("in-0")).isEqualTo(InstanceState.INSTANCE_STATE_STARTING);
 
@@ -289,6 +295,7 @@ class ControlServiceImplTest {
     InstanceClient in = coordinator.attach();
     in.registerAndAwait("in", 0);
     in.nextRoutes();
+    assertThat(in.nextAlignment()).isEqualTo(Long.MIN_VALUE);
     assertThat(in.next().hasDrain()).isTrue();
   }
 

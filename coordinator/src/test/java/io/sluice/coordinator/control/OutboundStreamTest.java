@@ -40,7 +40,7 @@ class OutboundStreamTest {
   @Test
   void anOlderRouteUpdateThatArrivesLateIsDropped() {
     Recorder wire = new Recorder();
-    OutboundStream stream = new OutboundStream("a-0", 1, wire);
+    OutboundStream stream = new OutboundStream("a", "a-0", 1, wire);
     assertThat(stream.sendRoutes(version(5))).isTrue();
     assertThat(stream.sendRoutes(version(3))).isFalse();
     assertThat(stream.sendRoutes(version(5))).isFalse();
@@ -51,7 +51,7 @@ class OutboundStreamTest {
   @Test
   void nothingIsWrittenAfterClose() {
     Recorder wire = new Recorder();
-    OutboundStream stream = new OutboundStream("a-0", 1, wire);
+    OutboundStream stream = new OutboundStream("a", "a-0", 1, wire);
     stream.close(Status.UNAVAILABLE.withDescription("bye"));
     stream.close(Status.OK);
     assertThat(stream.send(Command.newBuilder().setDrain(Drain.getDefaultInstance()).build()))

@@ -16,6 +16,7 @@ import io.sluice.proto.v1.Registered;
 import io.sluice.proto.v1.RouteUpdate;
 import io.sluice.proto.v1.StageReport;
 import io.sluice.proto.v1.StateChange;
+import io.sluice.proto.v1.WatermarkReport;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
@@ -81,6 +82,12 @@ public final class InstanceClient implements ClientResponseObserver<StageReport,
     send(StageReport.newBuilder().setHeartbeat(Heartbeat.newBuilder().setSentAtMillis(1)).build());
   }
 
+  public void reportWatermark(long watermark, boolean idle) {
+    send(StageReport.newBuilder()
+        .setWatermark(WatermarkReport.newBuilder().setWatermark(watermark).setIdle(idle))
+        .build());
+  }
+
   public void reportState(InstanceState state, String reason) {
     send(StageReport.newBuilder()
         .setState(StateChange.newBuilder().setState(state).setReason(reason))
@@ -98,6 +105,13 @@ public final class InstanceClient implements ClientResponseObserver<StageReport,
     Command command = next();
     assertThat(command.hasRoutes()).as("expected routes, got %s", command).isTrue();
     return command.getRoutes();
+  }
+
+  /** The next command, which must be AlignWatermarks; returns its slowest source watermark. */
+  public long nextAlignment() throws InterruptedException {
+    Command command = next();
+    assertThat(command.hasAlignWatermarks()).as("expected align_watermarks, got %s", command).isTrue();
+    return command.getAlignWatermarks().getSlowestSourceWatermark();
   }
 
   /** Commands received and not yet taken. */
