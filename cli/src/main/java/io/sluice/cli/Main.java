@@ -3,6 +3,7 @@ package io.sluice.cli;
 import io.sluice.cli.container.CoordinatorCommand;
 import io.sluice.cli.container.StageCommand;
 import io.sluice.cli.demo.DemoCommand;
+import io.sluice.cli.enrich.EnrichServiceCommand;
 import io.sluice.cli.local.UpCommand;
 import io.sluice.cli.send.SendCommand;
 import io.sluice.cli.status.StatusCommand;
@@ -32,7 +33,8 @@ import picocli.CommandLine.Spec;
       StatusCommand.class,
       DemoCommand.class,
       CoordinatorCommand.class,
-      StageCommand.class
+      StageCommand.class,
+      EnrichServiceCommand.class
     },
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {"0:ok", "1:runtime failure", "2:bad usage or bad input"})

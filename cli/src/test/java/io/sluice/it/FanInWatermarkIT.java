@@ -56,7 +56,7 @@ class FanInWatermarkIT {
       mesh.publish("fast", 0, "fast", events("f", 0, 60_000, 50).source());
 
       for (long slowTo : new long[] {3_000, 8_000, 20_000}) {
-        mesh.publish("slow", 0, "slow", events("s" + slowTo + "-", slowTo - 1_000, slowTo, 100).source());
+        mesh.publish("slow", 0, "slow-" + slowTo, events("s" + slowTo + "-", slowTo - 1_000, slowTo, 100).source());
         long slowWatermark = WindowEvents.T0 + slowTo - 1;
         // Wait until the window that the slow watermark just closed has fired...
         long lastClosedStart = WindowEvents.T0 + slowTo - 1_000 - Math.floorMod(slowTo, 1_000);

@@ -33,7 +33,8 @@ class BuiltInStagesTest {
             .map(StageFactory::type)
             .sorted()
             .toList();
-    assertThat(ours).containsExactly("count", "file-sink", "filter", "java", "map", "passthrough", "stdout-sink");
+    assertThat(ours).containsExactly(
+        "count", "dedup", "enrich", "file-sink", "filter", "java", "map", "passthrough", "stdout-sink", "window");
     assertThat(all.stream().map(StageFactory::type)).doesNotHaveDuplicates();
   }
 
