@@ -49,6 +49,10 @@ final class InputWatermarks {
     in.openChannels = Math.max(0, in.openChannels - 1);
     if (endOfStream && in.openChannels == 0) {
       in.ended = true;
+    } else if (in.openChannels == 0 && !expected.contains(instance)) {
+      // Broke, and the routes do not name it (a stray or refused connection): forget it rather
+      // than let it hold the minimum forever. It counts again if it connects again.
+      inputs.remove(instance);
     }
   }
 

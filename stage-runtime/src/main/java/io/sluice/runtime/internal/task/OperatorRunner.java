@@ -192,7 +192,13 @@ public final class OperatorRunner<KIn, VIn, KOut, VOut> implements OperatorConte
       processWire(batch.eventBytes(i)); // the slow path finds the same problem and dead-letters it
       return;
     }
-    currentWire = (com.google.protobuf.ByteString) RecordAccess.get().origin(record);
+    // The origin is the wire slice, or (an event with attributes takes protobuf's parse) the Event.
+    Object origin = RecordAccess.get().origin(record);
+    if (origin instanceof Event e) {
+      current = e;
+    } else {
+      currentWire = (com.google.protobuf.ByteString) origin;
+    }
     try {
       operator.process(record);
     } catch (Exception e) { // also checked exceptions thrown sneakily by user code

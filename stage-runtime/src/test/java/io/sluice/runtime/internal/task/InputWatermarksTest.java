@@ -72,6 +72,7 @@ class InputWatermarksTest {
 
   @Test
   void endedInputsAreLeftOutButBrokenOnesKeepHolding() {
+    w.expect(Set.of("a", "b"));
     w.opened("a");
     w.opened("b");
     w.watermark("a", 100, false);
@@ -86,5 +87,17 @@ class InputWatermarksTest {
 
     w.closed("a", true);
     assertThat(w.minimum()).isEqualTo(Long.MAX_VALUE);
+  }
+
+  @Test
+  void aBrokenChannelFromAnInstanceTheRoutesDoNotNameIsForgotten() {
+    w.expect(Set.of("a"));
+    w.opened("a");
+    w.watermark("a", 100, false);
+    w.opened("stray");
+    assertThat(w.minimum()).isEqualTo(Long.MIN_VALUE);
+
+    w.closed("stray", false);
+    assertThat(w.minimum()).isEqualTo(100);
   }
 }
