@@ -200,6 +200,16 @@ public final class OperatorRunner<KIn, VIn, KOut, VOut> implements OperatorConte
       currentWire = (com.google.protobuf.ByteString) origin;
     }
     try {
+      runOperator(record);
+    } finally {
+      currentWire = null;
+      current = null;
+    }
+  }
+
+  /** Calls the operator on a decoded record; what it throws dead-letters the current input. */
+  private void runOperator(Record<KIn, VIn> record) {
+    try {
       operator.process(record);
     } catch (Exception e) { // also checked exceptions thrown sneakily by user code
       String reason = e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
@@ -207,9 +217,6 @@ public final class OperatorRunner<KIn, VIn, KOut, VOut> implements OperatorConte
       if (deadLetterLogs++ < 5) {
         LOG.log(Level.WARNING, instanceId + ": operator failed on an event", e);
       }
-    } finally {
-      currentWire = null;
-      current = null;
     }
   }
 
@@ -228,13 +235,7 @@ public final class OperatorRunner<KIn, VIn, KOut, VOut> implements OperatorConte
         deadLetter(currentEvent(), "malformed event bytes: " + e.getMessage());
         return;
       }
-      operator.process(record);
-    } catch (Exception e) { // also checked exceptions thrown sneakily by user code
-      String reason = e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
-      deadLetter(currentEvent(), reason);
-      if (deadLetterLogs++ < 5) {
-        LOG.log(Level.WARNING, instanceId + ": operator failed on an event", e);
-      }
+      runOperator(record);
     } finally {
       currentWire = null;
       current = null;
