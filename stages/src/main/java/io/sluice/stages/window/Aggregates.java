@@ -205,10 +205,11 @@ public final class Aggregates {
     }
   }
 
-  private static final class Sum implements AggregateFunction<JsonNode, Total, JsonNode> {
+  /** Sum and average: a running Total of a numeric field; they differ only in the result. */
+  private abstract static class OverTotal<R> implements AggregateFunction<JsonNode, Total, R> {
     private final Field field;
 
-    Sum(Field field) {
+    OverTotal(Field field) {
       this.field = field;
     }
 
@@ -227,6 +228,12 @@ public final class Aggregates {
     public Total merge(Total a, Total b) {
       a.merge(b);
       return a;
+    }
+  }
+
+  private static final class Sum extends OverTotal<JsonNode> {
+    Sum(Field field) {
+      super(field);
     }
 
     @Override
@@ -240,28 +247,9 @@ public final class Aggregates {
     }
   }
 
-  private static final class Avg implements AggregateFunction<JsonNode, Total, Double> {
-    private final Field field;
-
+  private static final class Avg extends OverTotal<Double> {
     Avg(Field field) {
-      this.field = field;
-    }
-
-    @Override
-    public Total createAccumulator() {
-      return new Total();
-    }
-
-    @Override
-    public Total add(JsonNode value, Total acc) {
-      acc.add(field.number(value));
-      return acc;
-    }
-
-    @Override
-    public Total merge(Total a, Total b) {
-      a.merge(b);
-      return a;
+      super(field);
     }
 
     @Override

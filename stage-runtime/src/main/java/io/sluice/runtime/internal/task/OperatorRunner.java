@@ -33,6 +33,7 @@ import java.util.logging.Logger;
  */
 public final class OperatorRunner<KIn, VIn, KOut, VOut> implements OperatorContext<KOut, VOut> {
   private static final Logger LOG = Logger.getLogger(OperatorRunner.class.getName());
+  private static final RecordAccess.Accessor RECORDS = RecordAccess.get();
 
   private final String stageName;
   private final String instanceId;
@@ -193,7 +194,7 @@ public final class OperatorRunner<KIn, VIn, KOut, VOut> implements OperatorConte
       return;
     }
     // The origin is the wire slice, or (an event with attributes takes protobuf's parse) the Event.
-    Object origin = RecordAccess.get().origin(record);
+    Object origin = RECORDS.origin(record);
     if (origin instanceof Event e) {
       current = e;
     } else {
@@ -338,7 +339,7 @@ public final class OperatorRunner<KIn, VIn, KOut, VOut> implements OperatorConte
   @Override
   @SuppressWarnings("unchecked") // the input serdes' types; see OperatorContext#deadLetter
   public void deadLetter(Record<?, ?> input, String reason) {
-    Object origin = RecordAccess.get().origin(input);
+    Object origin = RECORDS.origin(input);
     Event event;
     if (origin instanceof Event e) {
       event = e;

@@ -385,23 +385,31 @@ public final class Subtask implements Runnable {
 
   /** Recomputes the minimum over the inputs and passes on what changed. */
   private void inputWatermarksChanged() {
-    if (inputWatermarks.allIdle()) {
+    boolean allIdle = inputWatermarks.allIdle();
+    updateWatermark(allIdle, allIdle ? watermark : inputWatermarks.minimum());
+  }
+
+  /**
+   * For sources and operators alike: becomes idle (telling downstream once), or becomes active
+   * again (telling downstream even when the watermark stays where it was) and moves to {@code
+   * candidate} if that is ahead.
+   */
+  private void updateWatermark(boolean nowIdle, long candidate) {
+    if (nowIdle) {
       if (!idle) {
         idle = true;
+        LOG.fine(instanceId + ": idle");
         router.broadcastWatermark(forwarded, true);
       }
       return;
     }
-    long min = inputWatermarks.minimum();
     if (idle) {
       idle = false;
-      if (min <= watermark) {
+      if (candidate <= watermark) {
         router.broadcastWatermark(forwarded, false); // active again, at the same watermark
       }
     }
-    if (min > watermark && min != Long.MIN_VALUE) {
-      advanceWatermark(min);
-    }
+    advanceWatermark(candidate);
   }
 
   /**
@@ -434,22 +442,7 @@ public final class Subtask implements Runnable {
     // Quiet: nothing taken for the timeout and nothing waiting (a backpressured source is not idle).
     boolean quiet = idleTimeout > 0 && now - lastActivityNanos >= idleTimeout * 1_000_000L
         && inboxDepth() == 0;
-    if (quiet) {
-      if (!idle) {
-        idle = true;
-        LOG.fine(instanceId + ": idle (no input for " + idleTimeout + " ms)");
-        router.broadcastWatermark(forwarded, true);
-      }
-      return;
-    }
-    long generated = sourceWatermarks.watermarkFor(itemHandler.maxEventTime());
-    if (idle) {
-      idle = false;
-      if (generated <= watermark) {
-        router.broadcastWatermark(forwarded, false);
-      }
-    }
-    advanceWatermark(generated);
+    updateWatermark(quiet, sourceWatermarks.watermarkFor(itemHandler.maxEventTime()));
   }
 
   private void schedulePeriodicWatermark() {
