@@ -31,6 +31,16 @@ public interface AggregateFunction<V, A, R> {
   /** The result for an accumulator; it is not changed by this call. */
   R result(A accumulator);
 
+  /**
+   * How accumulators are written to checkpoints. The default uses Java serialization, which works
+   * for {@link java.io.Serializable} accumulators (a checkpoint of any other fails with a message
+   * naming the class); override it with a compact, stable encoding for state that must survive
+   * an upgrade of the class.
+   */
+  default Serde<A> accumulatorSerde() {
+    return Serdes.javaSerialization();
+  }
+
   /** The field name of the result in the window's output payload, e.g. "p95". */
   default String name() {
     return "result";

@@ -71,6 +71,33 @@ public interface Operator<KIn, VIn, KOut, VOut> {
   }
 
   /**
+   * A checkpoint reached this operator: every record before its barrier on every input has been
+   * processed, none after it. Write what a restore needs to continue exactly where it is now
+   * (keyed state per key, operator-wide state otherwise). Timers registered through {@link
+   * OperatorContext#timerService()} are stored by the runtime; do not write them.
+   *
+   * <p>A sink with two-phase commit ends its current transaction here ("pre-commit": make its data
+   * durable but not yet visible), records it in the state, and makes it visible in {@link
+   * #checkpointComplete}. Asynchronous work has finished when this is called: the runtime waits
+   * for {@link #hasPendingWork()} to be false first.
+   */
+  default void snapshotState(StateSnapshot<KIn> snapshot) {}
+
+  /**
+   * Called once, after {@link #init} and before anything else, when the instance starts from a
+   * checkpoint or savepoint. Timers are back already. A sink commits here whatever its restored
+   * state lists as pre-committed: the checkpoint that holds it completed.
+   */
+  default void restoreState(StateRestore<KIn> restore) {}
+
+  /**
+   * Checkpoint {@code checkpointId} completed everywhere (its metadata is stored). Sinks make the
+   * data of every transaction up to it visible; the call may repeat for a checkpoint already
+   * committed, and may skip checkpoints (a later one completing covers the earlier ones).
+   */
+  default void checkpointComplete(long checkpointId) {}
+
+  /**
    * Called once after the last record of every input, before the end of the stream is passed
    * downstream: emit anything held back and release resources. Records forwarded here are
    * delivered.

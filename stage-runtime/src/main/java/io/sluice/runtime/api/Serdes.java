@@ -55,6 +55,42 @@ public final class Serdes {
     };
   }
 
+  /**
+   * Java serialization, for checkpointed values that are {@link java.io.Serializable}: convenient,
+   * but tied to the class's shape. Encoding a value that is not serializable fails with its class
+   * name.
+   */
+  @SuppressWarnings("unchecked")
+  public static <T> Serde<T> javaSerialization() {
+    return (Serde<T>) JAVA;
+  }
+
+  private static final Serde<Object> JAVA =
+      new Serde<>() {
+        @Override
+        public byte[] serialize(Object value) {
+          java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+          try (java.io.ObjectOutputStream out = new java.io.ObjectOutputStream(bytes)) {
+            out.writeObject(value);
+          } catch (java.io.NotSerializableException e) {
+            throw new SerdeException("cannot checkpoint a " + e.getMessage() + ": it is not Serializable;"
+                + " implement java.io.Serializable or give the state its own Serde", e);
+          } catch (IOException e) {
+            throw new SerdeException("cannot serialize " + value.getClass().getName() + ": " + e.getMessage(), e);
+          }
+          return bytes.toByteArray();
+        }
+
+        @Override
+        public Object deserialize(byte[] bytes) {
+          try (java.io.ObjectInputStream in = new java.io.ObjectInputStream(new java.io.ByteArrayInputStream(bytes))) {
+            return in.readObject();
+          } catch (IOException | ClassNotFoundException e) {
+            throw new SerdeException("cannot read Java-serialized state: " + e, e);
+          }
+        }
+      };
+
   private static final Serde<byte[]> BYTES =
       new Serde<>() {
         @Override
