@@ -17,7 +17,12 @@ import io.sluice.runtime.api.StageFactory;
 import io.sluice.runtime.api.TimeDomain;
 import io.sluice.runtime.api.TimerService;
 import io.sluice.runtime.api.TraceParent;
+import io.sluice.proto.v1.StateFileHeader;
+import io.sluice.runtime.checkpoint.CheckpointStore.InstanceStateFile;
+import io.sluice.runtime.internal.state.RestoredState;
+import io.sluice.runtime.internal.state.StateCollector;
 import io.sluice.runtime.internal.task.KeyedTimers;
+import io.sluice.runtime.partition.KeyGroups;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -128,6 +133,8 @@ public final class OperatorTestDriver<KIn, VIn, KOut, VOut> implements AutoClose
   private long elapsedNanos; // since startMillis; timers are due in these units
   private long nextDerivedId;
 
+  private int parallelism = 1;
+  private int maxParallelism = KeyGroups.DEFAULT_MAX_PARALLELISM;
   private Event current; // the input being processed; null outside process()
   private State state = State.RUNNING;
 
@@ -405,6 +412,117 @@ public final class OperatorTestDriver<KIn, VIn, KOut, VOut> implements AutoClose
     } finally {
       state = State.CLOSED;
     }
+  }
+
+  // ---------------------------------------------------------------- checkpoints
+
+  /**
+   * One instance's snapshot as the runtime stores it at a checkpoint: the operator's keyed and
+   * operator-wide state split by key group, and its timers. Immutable.
+   */
+  public static final class Snapshot {
+    private final InstanceStateFile file;
+
+    Snapshot(InstanceStateFile file) {
+      this.file = file;
+    }
+
+    /** The stored form (header, key groups, operator-wide state). */
+    public InstanceStateFile file() {
+      return file;
+    }
+
+    /** The serialized size of the state, bytes. */
+    public long sizeBytes() {
+      long n = file.header().getSerializedSize() + file.operatorState().getSerializedSize();
+      for (var g : file.keyGroups()) {
+        n += g.getSerializedSize();
+      }
+      return n;
+    }
+  }
+
+  /**
+   * Takes a checkpoint as the runtime does when barrier {@code checkpointId} has arrived on every
+   * input: waits for asynchronous work to finish, calls {@link Operator#snapshotState}, and adds
+   * the timers.
+   */
+  public Snapshot snapshot(long checkpointId) {
+    checkThread();
+    checkRunning();
+    awaitPendingWork(readyTimeout);
+    StateCollector<KIn> collector = new StateCollector<>(checkpointId, false, keyIn, maxParallelism);
+    operator.snapshotState(collector);
+    keyedTimers.forEachLive(collector::putTimer);
+    StateFileHeader header = StateFileHeader.newBuilder()
+        .setStage(stageName)
+        .setInstanceId(instanceId())
+        .setInstanceIndex(instanceIndex)
+        .setParallelism(parallelism)
+        .setCheckpointId(checkpointId)
+        .setMaxParallelism(maxParallelism)
+        .setKeyGroups(KeyGroups.rangeFor(instanceIndex, parallelism, maxParallelism))
+        .build();
+    return new Snapshot(new InstanceStateFile(header, collector.keyGroups(), collector.operatorState()));
+  }
+
+  /** Tells the operator that checkpoint {@code checkpointId} completed ({@link Operator#checkpointComplete}). */
+  public void checkpointComplete(long checkpointId) {
+    checkThread();
+    checkRunning();
+    operator.checkpointComplete(checkpointId);
+  }
+
+  /**
+   * A driver for instance {@code index} of {@code parallelism}, restored from the snapshots of
+   * every instance of an earlier run (a rescale when their parallelism differs): the operator is
+   * created and initialised, the timers of the key groups it owns come back, then {@link
+   * Operator#restoreState} runs. The watermark starts unknown, as after a restore in the runtime.
+   */
+  public static <KIn, VIn, KOut, VOut> OperatorTestDriver<KIn, VIn, KOut, VOut> restore(
+      StageDefinition<KIn, VIn, KOut, VOut> definition,
+      String stageName,
+      int index,
+      int parallelism,
+      List<Snapshot> snapshots) {
+    if (parallelism < 1 || index >= parallelism) {
+      throw new IllegalArgumentException("index " + index + " of parallelism " + parallelism);
+    }
+    OperatorTestDriver<KIn, VIn, KOut, VOut> d =
+        new OperatorTestDriver<>(definition, stageName, index, DEFAULT_WALL_CLOCK_START);
+    d.parallelism = parallelism;
+    List<InstanceStateFile> files = new ArrayList<>();
+    long id = 0;
+    for (Snapshot s : snapshots) {
+      files.add(s.file);
+      id = s.file.header().getCheckpointId();
+    }
+    RestoredState<KIn> restored = new RestoredState<>(
+        id, files, KeyGroups.rangeFor(index, parallelism, d.maxParallelism), d.keyIn);
+    restored.checkMaxParallelism(d.maxParallelism);
+    restored.forEachTimer((key, timestamp, domain) -> d.keyedTimers.register(domain, key, timestamp));
+    d.operator.restoreState(restored);
+    return d;
+  }
+
+  /** {@link #restore(StageDefinition, String, int, int, List)} for the stage a factory makes. */
+  @SuppressWarnings("unchecked") // as in forStage
+  public static <KIn, VIn, KOut, VOut> OperatorTestDriver<KIn, VIn, KOut, VOut> restore(
+      StageFactory factory, StageConfig config, int index, int parallelism, List<Snapshot> snapshots) {
+    return restore((StageDefinition<KIn, VIn, KOut, VOut>) factory.create(config), config.stageName(),
+        index, parallelism, snapshots);
+  }
+
+  /**
+   * Sets this instance's place among the stage's replicas for the snapshots it takes (default: the
+   * only one). Call before the first snapshot.
+   */
+  public OperatorTestDriver<KIn, VIn, KOut, VOut> parallelism(int parallelism) {
+    if (parallelism < 1 || instanceIndex >= parallelism) {
+      throw new IllegalArgumentException("index " + instanceIndex + " of parallelism " + parallelism);
+    }
+    this.parallelism = parallelism;
+    return this;
   }
 
   // ---------------------------------------------------------------- output

@@ -57,6 +57,16 @@ public final class KeyedTimers<K> {
     return processingTime.headTime();
   }
 
+  /** Calls {@code action} for every live timer of both domains (for snapshots); fires nothing. */
+  public void forEachLive(Firing<K> action) {
+    for (Entry<K> e : eventTime.live.keySet()) {
+      action.fire(e.key, e.timestamp, TimeDomain.EVENT_TIME);
+    }
+    for (Entry<K> e : processingTime.live.keySet()) {
+      action.fire(e.key, e.timestamp, TimeDomain.PROCESSING_TIME);
+    }
+  }
+
   /** The number of live timers of a domain. */
   public int size(TimeDomain domain) {
     return queue(domain).live.size();
