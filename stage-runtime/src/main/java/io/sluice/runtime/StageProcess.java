@@ -17,6 +17,18 @@ import io.sluice.proto.v1.RouteUpdate;
 import io.sluice.proto.v1.StageReport;
 import io.sluice.proto.v1.StateChange;
 import io.sluice.proto.v1.WatermarkReport;
+import io.sluice.proto.v1.KeyGroupRange;
+import io.sluice.proto.v1.Restore;
+import io.sluice.proto.v1.RestoreDone;
+import io.sluice.proto.v1.StateHandle;
+import io.sluice.runtime.checkpoint.CheckpointStore;
+import io.sluice.runtime.checkpoint.CheckpointStore.InstanceStateFile;
+import io.sluice.runtime.checkpoint.DirectoryCheckpointStore;
+import io.sluice.runtime.internal.state.SnapshotWriter;
+import io.sluice.runtime.partition.KeyGroups;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
 import io.sluice.runtime.api.StageConfig;
 import io.sluice.runtime.api.StageDefinition;
 import io.sluice.runtime.api.StageFactory;
@@ -107,14 +119,26 @@ public final class StageProcess implements AutoCloseable {
   private final CompletableFuture<Registered> registered = new CompletableFuture<>();
   private final CountDownLatch terminated = new CountDownLatch(1);
   private final Object routesLock = new Object();
-  // @GuardedBy("routesLock"): routes that arrive before the subtask exists are held here.
+  // @GuardedBy("routesLock"): routes that arrive before the task exists are held here.
   private RouteUpdate pendingRoutes;
-  // @GuardedBy("routesLock")
-  private Subtask subtask;
+  // @GuardedBy("routesLock"): what runs now; replaced by a restore.
+  private Task task;
   private Server server;
   private ControlClient control;
-  private ChannelPool pool;
-  private ExchangeService exchange;
+  private volatile Registered registration;
+  private CheckpointStore store;
+  // Restores run here, one at a time, off the gRPC callback thread.
+  private final java.util.concurrent.ExecutorService restorer = Executors.newSingleThreadExecutor(r -> {
+    Thread t = new Thread(r, "sluice-restore");
+    t.setDaemon(true);
+    return t;
+  });
+  // Snapshot files are written here, off the subtask thread.
+  private final java.util.concurrent.ExecutorService snapshotWriter = Executors.newSingleThreadExecutor(r -> {
+    Thread t = new Thread(r, "sluice-snapshot");
+    t.setDaemon(true);
+    return t;
+  });
   private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
   private volatile SubtaskState finalState;
   private volatile String failure;
@@ -183,12 +207,62 @@ public final class StageProcess implements AutoCloseable {
     }
     control.keepIndex(r.getIndex());
     control.heartbeatEvery(r.getHeartbeatIntervalMillis() > 0 ? r.getHeartbeatIntervalMillis() : 1_000);
-    build(r);
+    registration = r;
+    if (r.hasCheckpoints()) {
+      store = new DirectoryCheckpointStore(Path.of(r.getCheckpoints().getStorageDir()));
+    }
+    build(r, r.getEpoch(), null);
+    control.epoch(r.getEpoch());
+    scheduler.scheduleAtFixedRate(this::reportWatermark, 200, 200, TimeUnit.MILLISECONDS);
     health.setStatus("", ServingStatus.SERVING);
     LOG.info(r.getInstanceId() + " (" + r.getStageType() + ") serving on port " + server.getPort());
   }
 
-  private void build(Registered r) {
+  /**
+   * Everything one run of the stage's operator needs, at one restore epoch: mailbox, operator,
+   * router and its channels, the inbound services, the subtask and its thread. A restore stops it
+   * and builds the next one; the gRPC server and the control stream stay.
+   */
+  private final class Task {
+    final long epoch;
+    final Subtask subtask;
+    final Thread thread;
+    final ChannelPool pool;
+    final ExchangeService exchange;
+    final IngestEndpoint ingest;
+
+    Task(long epoch, Subtask subtask, ChannelPool pool, ExchangeService exchange, IngestEndpoint ingest) {
+      this.epoch = epoch;
+      this.subtask = subtask;
+      this.pool = pool;
+      this.exchange = exchange;
+      this.ingest = ingest;
+      this.thread = new Thread(subtask, "subtask-" + subtask.instanceId() + "-e" + epoch);
+    }
+
+    /** Stops the subtask and drops every channel, in and out. */
+    void stop(String reason) {
+      subtask.stop(reason);
+      if (exchange != null) {
+        exchange.abortAll(reason);
+      }
+      if (ingest != null) {
+        ingest.rejectAll(reason);
+      }
+      try {
+        thread.join(10_000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      pool.close();
+    }
+  }
+
+  /** What a restore hands the new task: the checkpoint and the state files of its stage. */
+  private record RestoreSpec(long checkpointId, List<InstanceStateFile> files, Map<String, Long> sourcePositions,
+      KeyGroupRange keyGroups, int parallelism) {}
+
+  private Task build(Registered r, long epoch, RestoreSpec restore) {
     StageConfig config = StageConfig.fromJson(options.stage(), r.getStageConfigJson(), Path.of(r.getBaseDir()));
     StageFactory factory = factories().get(r.getStageType());
     if (factory == null) {
@@ -198,9 +272,10 @@ public final class StageProcess implements AutoCloseable {
     StageDefinition<?, ?, ?, ?> definition = factory.create(config);
     ExchangeSettings settings = ExchangeSettings.from(config);
     Mailbox mailbox = new Mailbox(System::nanoTime);
-    pool = new ChannelPool(settings);
+    ChannelPool pool = new ChannelPool(settings);
     OutputRouter router =
         new OutputRouter(r.getPipeline(), options.stage(), r.getInstanceId(), r.getIndex(), settings, mailbox, metrics, pool);
+    router.epoch(epoch);
     OperatorRunner<?, ?, ?, ?> runner =
         newRunner(r, definition, router, mailbox);
     boolean source = factory.role() == StageFactory.Role.SOURCE;
@@ -218,39 +293,119 @@ public final class StageProcess implements AutoCloseable {
           Clock.systemUTC(), metrics, TraceOrigin.from(config));
       sourceHandler = ingest;
     }
-    Subtask task =
+    Task[] self = new Task[1];
+    Subtask sub =
         new Subtask(
-            r.getInstanceId(), mailbox, runner, router, metrics, this::stateChanged, source, sourceHandler, maxRate,
-            source ? WatermarkSettings.from(config) : null);
+            r.getInstanceId(), mailbox, runner, router, metrics, (state, reason) -> stateChanged(self[0], state, reason),
+            source, sourceHandler, maxRate, source ? WatermarkSettings.from(config) : null);
+    if (r.hasCheckpoints()) {
+      sub.checkpoints(new SnapshotWriter(store, snapshotWriter, r, options.stage(), epoch,
+          restore == null ? KeyGroups.rangeFor(r.getIndex(), Math.max(1, r.getParallelism()), maxParallelism(r))
+              : restore.keyGroups(),
+          restore == null ? r.getParallelism() : restore.parallelism(), maxParallelism(r), control::send));
+      if (ingest != null) {
+        ingest.ackOnCheckpoint();
+      }
+    }
+    if (restore != null) {
+      IngestEndpoint in = ingest;
+      GeneratorSource gen = generator;
+      sub.restoreBeforeStart(() -> {
+        runner.restore(restore.checkpointId(), restore.files(), restore.keyGroups(), maxParallelism(r));
+        if (in != null) {
+          in.restore(restore.sourcePositions());
+        }
+        if (gen != null) {
+          gen.restore(restore.sourcePositions());
+        }
+      });
+    }
+    ExchangeService exchange = null;
     if (generator != null) {
-      generator.bind(task, mailbox);
+      generator.bind(sub, mailbox);
     } else if (ingest != null) {
-      ingest.bind(task);
+      ingest.bind(sub);
       registry.addService(ingest);
     } else {
-      exchange = new ExchangeService(r.getPipeline(), r.getInstanceId(), settings.credits(), mailbox, task::attach);
+      exchange = new ExchangeService(r.getPipeline(), r.getInstanceId(), settings.credits(), mailbox, sub::attach, epoch);
       registry.addService(exchange);
     }
     BindableService egress = EgressStageFactory.serviceFor(runner.operator(), mailbox);
     if (egress != null) {
       registry.addService(egress);
     }
+    Task t = new Task(epoch, sub, pool, exchange, ingest);
+    self[0] = t;
     synchronized (routesLock) {
-      subtask = task;
+      task = t;
       if (pendingRoutes != null) {
-        task.applyRoutes(pendingRoutes);
+        sub.applyRoutes(pendingRoutes);
         pendingRoutes = null;
       }
     }
-    Thread t = new Thread(task, "subtask-" + r.getInstanceId());
-    t.start();
-    scheduler.scheduleAtFixedRate(() -> reportWatermark(task), 200, 200, TimeUnit.MILLISECONDS);
+    t.thread.start();
+    return t;
+  }
+
+  private static int maxParallelism(Registered r) {
+    return r.getMaxParallelism() > 0 ? r.getMaxParallelism() : KeyGroups.DEFAULT_MAX_PARALLELISM;
+  }
+
+  /**
+   * Restores from a checkpoint: stops the running task (dropping every channel), reads the state
+   * files, builds the next task at the new epoch with that state, and answers RestoreDone. The
+   * new task opens no channel until routes of its epoch arrive. On the restore thread.
+   */
+  private void restore(Restore cmd) {
+    long epoch = cmd.getEpoch();
+    long id = cmd.getCheckpointId();
+    String why = "restoring from checkpoint " + id + " at epoch " + epoch;
+    long t0 = System.nanoTime();
+    Task old;
+    synchronized (routesLock) {
+      old = task;
+      task = null;
+      pendingRoutes = null;
+    }
+    if (old != null) {
+      old.stop(why);
+    }
+    RestoreDone.Builder done = RestoreDone.newBuilder().setEpoch(epoch).setCheckpointId(id);
+    try {
+      List<InstanceStateFile> files = new ArrayList<>();
+      Map<String, Long> positions = new HashMap<>(cmd.getSourcePositionsMap());
+      CheckpointStore from = cmd.getStateRoot().isEmpty() ? store
+          : new DirectoryCheckpointStore(Path.of(cmd.getStateRoot()));
+      for (StateHandle h : cmd.getStateList()) {
+        InstanceStateFile f = from.readState(h);
+        files.add(f);
+        f.operatorState().getSourcePositionsMap().forEach((p, seq) -> positions.merge(p, seq, Math::max));
+      }
+      Registered r = registration;
+      KeyGroupRange range = cmd.hasKeyGroups() ? cmd.getKeyGroups()
+          : KeyGroups.rangeFor(r.getIndex(), Math.max(1, r.getParallelism()), maxParallelism(r));
+      int parallelism = cmd.getParallelism() > 0 ? cmd.getParallelism() : r.getParallelism();
+      build(r, epoch, id == 0 ? null : new RestoreSpec(id, files, positions, range, parallelism));
+      LOG.info(r.getInstanceId() + ": " + why + " took " + (System.nanoTime() - t0) / 1_000_000 + " ms ("
+          + files.size() + " state files)");
+    } catch (IOException | RuntimeException e) {
+      LOG.log(java.util.logging.Level.WARNING, registration.getInstanceId() + ": " + why + " failed", e);
+      done.setError(e.getMessage() == null ? e.toString() : e.getMessage());
+    }
+    control.send(StageReport.newBuilder().setRestored(done).build());
   }
 
   /** Tells the coordinator the subtask's watermark when it changed, and at least once a second. */
-  private void reportWatermark(Subtask task) {
-    long w = task.watermark();
-    boolean idle = task.idle();
+  private void reportWatermark() {
+    Task t;
+    synchronized (routesLock) {
+      t = task;
+    }
+    if (t == null) {
+      return;
+    }
+    long w = t.subtask.watermark();
+    boolean idle = t.subtask.idle();
     long now = System.nanoTime();
     if (w == reportedWatermark && idle == reportedIdle && now - reportedAtNanos < 1_000_000_000L) {
       return;
@@ -278,7 +433,12 @@ public final class StageProcess implements AutoCloseable {
     return m;
   }
 
-  private void stateChanged(SubtaskState state, String reason) {
+  private void stateChanged(Task from, SubtaskState state, String reason) {
+    synchronized (routesLock) {
+      if (from != task) {
+        return; // a task a restore stopped or replaced: its end is not the instance's
+      }
+    }
     InstanceState reported = switch (state) {
       case CREATED, RUNNING -> InstanceState.INSTANCE_STATE_RUNNING;
       case CLOSING -> InstanceState.INSTANCE_STATE_DRAINING;
@@ -336,14 +496,17 @@ public final class StageProcess implements AutoCloseable {
       return;
     }
     health.enterTerminalState();
-    if (exchange != null) {
-      exchange.shutdown();
-    }
+    Task t;
     synchronized (routesLock) {
-      if (subtask != null && finalState == null) {
-        subtask.stop("process closing");
-      }
+      t = task;
     }
+    if (t != null && t.exchange != null) {
+      t.exchange.shutdown();
+    }
+    if (t != null && finalState == null) {
+      t.subtask.stop("process closing");
+    }
+    restorer.shutdownNow();
     if (control != null) {
       control.close();
     }
@@ -358,10 +521,11 @@ public final class StageProcess implements AutoCloseable {
         server.shutdownNow();
       }
     }
-    if (pool != null) {
-      pool.close();
+    if (t != null) {
+      t.pool.close();
     }
     scheduler.shutdownNow();
+    snapshotWriter.shutdown();
     terminated.countDown();
   }
 
@@ -373,11 +537,25 @@ public final class StageProcess implements AutoCloseable {
         case REGISTERED -> registered.complete(c.getRegistered());
         case ROUTES -> {
           synchronized (routesLock) {
-            if (subtask == null) {
+            if (task == null) {
               pendingRoutes = c.getRoutes();
             } else {
-              subtask.applyRoutes(c.getRoutes());
+              task.subtask.applyRoutes(c.getRoutes());
             }
+          }
+        }
+        case TRIGGER_CHECKPOINT -> withSubtask(s -> s.triggerCheckpoint(
+            c.getTriggerCheckpoint().getCheckpointId(), c.getTriggerCheckpoint().getTimestamp(),
+            c.getTriggerCheckpoint().getSavepoint()));
+        case COMPLETE_CHECKPOINT -> withSubtask(s -> s.checkpointComplete(c.getCompleteCheckpoint().getCheckpointId()));
+        case ABORT_CHECKPOINT -> withSubtask(s -> s.abortCheckpoint(
+            c.getAbortCheckpoint().getCheckpointId(), c.getAbortCheckpoint().getReason()));
+        case RESTORE -> {
+          if (store == null && c.getRestore().getCheckpointId() != 0) {
+            LOG.warning("Restore from the coordinator, but this pipeline has no checkpoints; ignored");
+          } else {
+            control.epoch(c.getRestore().getEpoch());
+            restorer.execute(() -> restore(c.getRestore()));
           }
         }
         case DRAIN -> withSubtask(s -> s.drain(c.getDrain().getReason()));
@@ -397,12 +575,12 @@ public final class StageProcess implements AutoCloseable {
     }
 
     private void withSubtask(java.util.function.Consumer<Subtask> action) {
-      Subtask s;
+      Task t;
       synchronized (routesLock) {
-        s = subtask;
+        t = task;
       }
-      if (s != null) {
-        action.accept(s);
+      if (t != null) {
+        action.accept(t.subtask);
       }
     }
   }

@@ -74,6 +74,13 @@ public final class ControlClient implements AutoCloseable {
     }
   }
 
+  /** The restore epoch to report when registering again (after the coordinator restarted). */
+  public void epoch(long epoch) {
+    synchronized (lock) {
+      register = register.toBuilder().setEpoch(epoch).build();
+    }
+  }
+
   public void heartbeatEvery(long millis) {
     heartbeatMillis = Math.max(50, millis);
     scheduleHeartbeat();

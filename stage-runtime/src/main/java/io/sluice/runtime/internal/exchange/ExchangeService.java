@@ -37,10 +37,17 @@ public final class ExchangeService implements io.grpc.BindableService {
   private final int credits;
   private final Mailbox mailbox;
   private final Acceptor acceptor;
+  private final long epoch;
+  private final java.util.Set<ServerChannel> open = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private volatile boolean shuttingDown;
 
+  /**
+   * @param epoch the restore epoch this instance runs at: streams opened at another epoch are
+   *     refused, so data from before a restore never mixes with data after it
+   */
   public ExchangeService(
-      String pipeline, String instanceId, int credits, Mailbox mailbox, Acceptor acceptor) {
+      String pipeline, String instanceId, int credits, Mailbox mailbox, Acceptor acceptor, long epoch) {
+    this.epoch = epoch;
     this.pipeline = pipeline;
     this.instanceId = instanceId;
     this.credits = credits;
@@ -51,6 +58,16 @@ public final class ExchangeService implements io.grpc.BindableService {
   /** New streams are refused with UNAVAILABLE from now on. */
   public void shutdown() {
     shuttingDown = true;
+  }
+
+  /** Refuses new streams and ends every open one with ABORTED (a restore). Any thread. */
+  public void abortAll(String reason) {
+    shuttingDown = true;
+    for (ServerChannel c : open) {
+      c.abort(reason);
+      c.fail(new IllegalStateException(c.name() + ": " + reason));
+    }
+    open.clear();
   }
 
   /** StageService with {@link FrameCodec}: batches stay bytes until the subtask needs them. */
@@ -118,10 +135,21 @@ public final class ExchangeService implements io.grpc.BindableService {
                   .asRuntimeException());
           return;
         }
+        if (open.getEpoch() != epoch) {
+          boolean stale = open.getEpoch() < epoch;
+          call.onError((stale ? Status.ABORTED : Status.UNAVAILABLE)
+              .withDescription(instanceId + " runs at restore epoch " + epoch + ", but the stream from "
+                  + open.getFromInstance() + " was opened at epoch " + open.getEpoch()
+                  + (stale ? ": it is from before the last restore; restore first"
+                      : ": this instance has not restored yet; retry with the next routes"))
+              .asRuntimeException());
+          return;
+        }
         String name = open.getFromInstance() + " → " + instanceId
             + (open.getOutput().isEmpty() ? "" : " [" + open.getOutput() + "]");
         ServerChannel c = new ServerChannel(name, credits, mailbox, call);
         channel = c;
+        ExchangeService.this.open.add(c);
         acceptor.accept(c, open);
         call.request(credits);
       }

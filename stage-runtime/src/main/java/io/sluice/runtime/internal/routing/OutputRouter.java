@@ -49,6 +49,7 @@ public final class OutputRouter implements io.sluice.runtime.internal.task.RawOp
   private long unroutedDrops;
 
   private Frame lastWatermark;
+  private long epoch;
 
   public OutputRouter(
       String pipeline,
@@ -69,9 +70,21 @@ public final class OutputRouter implements io.sluice.runtime.internal.task.RawOp
     this.pool = pool;
   }
 
+  /**
+   * The restore epoch this instance runs at (0 without checkpoints): channels open with it, and
+   * routes of another epoch are ignored. Set before the first routes.
+   */
+  public void epoch(long epoch) {
+    this.epoch = epoch;
+  }
+
   /** Applies a route update; older versions than the current one are ignored. */
   public void apply(RouteUpdate update) {
     if (update.getVersion() <= routeVersion) {
+      return;
+    }
+    if (update.getEpoch() != epoch) {
+      LOG.info(instanceId + ": ignoring routes of epoch " + update.getEpoch() + " (running at " + epoch + ")");
       return;
     }
     routeVersion = update.getVersion();
@@ -136,6 +149,7 @@ public final class OutputRouter implements io.sluice.runtime.internal.task.RawOp
                 .setFromInstance(instanceId)
                 .setToInstance(t.getInstanceId())
                 .setOutput(output)
+                .setEpoch(epoch)
                 .build(),
             settings,
             mailbox,

@@ -234,6 +234,17 @@ public final class GeneratorSource implements Subtask.ItemHandler {
     return (x ^ (x >>> 31)) & Long.MAX_VALUE;
   }
 
+  /** Its position in a checkpoint: the number of events generated, under the instance's id. */
+  @Override
+  public void snapshot(long checkpointId, io.sluice.runtime.internal.state.StateCollector<?> state) {
+    state.sourcePositions(java.util.Map.of(instanceId, generated));
+  }
+
+  /** Rewinds to a checkpoint's position: the same sequence numbers, keys and ids follow. */
+  public void restore(java.util.Map<String, Long> positions) {
+    generated = positions.getOrDefault(instanceId, 0L);
+  }
+
   @Override
   public void channelClosed(InputChannel channel, Throwable failure) {
     subtask.drain("generated " + generated + " events");

@@ -44,7 +44,11 @@ public final class IngestEndpoint extends IngestServiceGrpc.IngestServiceImplBas
   // Confined to the subtask thread.
   private final Map<String, Long> lastSequence = new HashMap<>();
   private long maxEventTime = Long.MIN_VALUE; // subtask thread
-  private int streams;
+  // Checkpoints: acks go only as far as a completed checkpoint covers (subtask thread).
+  private boolean ackOnCheckpoint;
+  private final java.util.TreeMap<Long, Map<String, Long>> positionsAt = new java.util.TreeMap<>();
+  private Map<String, Long> committed = new HashMap<>();
+  private final java.util.Set<PublishChannel> channels = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   public IngestEndpoint(
       String pipeline,
@@ -67,6 +71,58 @@ public final class IngestEndpoint extends IngestServiceGrpc.IngestServiceImplBas
     this.subtask = subtask;
   }
 
+  /**
+   * With checkpoints, a producer is acked only up to the sequences a completed checkpoint holds:
+   * what is acked survives any failure. Call before the subtask runs.
+   */
+  public void ackOnCheckpoint() {
+    this.ackOnCheckpoint = true;
+  }
+
+  /**
+   * Restores the positions of a checkpoint (subtask thread, before input): repeats up to them are
+   * dropped, and they are acked at once, since their checkpoint completed.
+   */
+  public void restore(Map<String, Long> positions) {
+    lastSequence.putAll(positions);
+    committed = new HashMap<>(positions);
+  }
+
+  @Override
+  public void snapshot(long checkpointId, io.sluice.runtime.internal.state.StateCollector<?> state) {
+    Map<String, Long> positions = Map.copyOf(lastSequence);
+    state.sourcePositions(positions);
+    positionsAt.put(checkpointId, positions);
+  }
+
+  @Override
+  public void checkpointComplete(long checkpointId) {
+    var done = positionsAt.headMap(checkpointId, true);
+    if (done.isEmpty()) {
+      return;
+    }
+    committed = new HashMap<>(done.lastEntry().getValue());
+    done.clear();
+    for (PublishChannel c : channels) {
+      if (c.producer != null && committed.getOrDefault(c.producer, 0L) > c.acked) {
+        c.ack(committed.get(c.producer));
+      }
+    }
+  }
+
+  /**
+   * A restore: refuses new streams and ends every publish stream with UNAVAILABLE, so producers
+   * reconnect and resend what was not acked. Any thread.
+   */
+  public void rejectAll(String reason) {
+    draining = true;
+    for (PublishChannel c : channels) {
+      c.reject(Status.UNAVAILABLE.withDescription(reason
+          + "; reconnect and resend every event after the last ack"));
+    }
+    channels.clear();
+  }
+
   @Override
   public StreamObserver<PublishRequest> publish(StreamObserver<PublishAck> responseObserver) {
     ServerCallStreamObserver<PublishAck> call = (ServerCallStreamObserver<PublishAck>) responseObserver;
@@ -79,6 +135,7 @@ public final class IngestEndpoint extends IngestServiceGrpc.IngestServiceImplBas
       return new Discard();
     }
     PublishChannel channel = new PublishChannel("client → " + instanceId, credits, mailbox, call);
+    channels.add(channel);
     call.setOnCancelHandler(() -> channel.fail(new IllegalStateException("client cancelled")));
     subtask.attach(channel, ChannelOpen.newBuilder().setPipeline(pipeline).setFromInstance("client").build());
     call.request(credits);
@@ -165,12 +222,17 @@ public final class IngestEndpoint extends IngestServiceGrpc.IngestServiceImplBas
     lastSequence.put(channel.producer, last);
     metrics.received(taken);
     subtask.consumeTokens(taken);
-    channel.ack(last);
+    if (!ackOnCheckpoint) {
+      channel.ack(last);
+    } else if (committed.getOrDefault(channel.producer, 0L) > channel.acked) {
+      channel.ack(committed.get(channel.producer)); // a restored position, or one completed meanwhile
+    }
   }
 
   @Override
   public void channelClosed(InputChannel ch, Throwable failure) {
     PublishChannel channel = (PublishChannel) ch;
+    channels.remove(channel);
     if (draining && !channel.closed) {
       channel.reject(Status.UNAVAILABLE.withDescription(
           "ingest " + instanceId + " drained: every event up to the last ack was taken; send the rest"
@@ -193,6 +255,7 @@ public final class IngestEndpoint extends IngestServiceGrpc.IngestServiceImplBas
     boolean closed;
     String producer;
     long duplicates;
+    long acked = -1;
 
     PublishChannel(String name, int credits, Mailbox mailbox, ServerCallStreamObserver<PublishAck> call) {
       super(name, credits, mailbox);
@@ -201,9 +264,10 @@ public final class IngestEndpoint extends IngestServiceGrpc.IngestServiceImplBas
 
     void ack(long through) {
       synchronized (call) {
-        if (closed) {
-          return;
+        if (closed || through < acked) {
+          return; // an ack never moves back
         }
+        acked = through;
         try {
           call.onNext(PublishAck.newBuilder()
               .setProducerId(producer)

@@ -256,6 +256,53 @@ public final class OperatorRunner<KIn, VIn, KOut, VOut> implements OperatorConte
     return current;
   }
 
+  /**
+   * Snapshots the operator at an aligned barrier: what it writes through {@link
+   * io.sluice.runtime.api.StateSnapshot}, and its timers.
+   */
+  public io.sluice.runtime.internal.state.StateCollector<KIn> snapshot(
+      long checkpointId, boolean savepoint, int maxParallelism) {
+    var collector = new io.sluice.runtime.internal.state.StateCollector<KIn>(
+        checkpointId, savepoint, definition.keyIn(), maxParallelism);
+    if (raw == null) {
+      operator.snapshotState(collector);
+      timers.forEachLive(collector::putTimer);
+    }
+    return collector;
+  }
+
+  /**
+   * Restores the operator before it processes anything: the timers of the key groups it owns, then
+   * {@link Operator#restoreState}.
+   */
+  public void restore(
+      long checkpointId,
+      java.util.List<io.sluice.runtime.checkpoint.CheckpointStore.InstanceStateFile> files,
+      io.sluice.proto.v1.KeyGroupRange owned,
+      int maxParallelism) {
+    if (raw != null) {
+      return;
+    }
+    var restored = new io.sluice.runtime.internal.state.RestoredState<KIn>(
+        checkpointId, files, owned, definition.keyIn());
+    restored.checkMaxParallelism(maxParallelism);
+    restored.forEachTimer((key, timestamp, domain) -> {
+      if (domain == TimeDomain.EVENT_TIME) {
+        timerService.registerEventTimeTimer(key, timestamp);
+      } else {
+        timerService.registerProcessingTimeTimer(key, timestamp);
+      }
+    });
+    operator.restoreState(restored);
+  }
+
+  /** Checkpoint {@code checkpointId} completed everywhere. */
+  public void checkpointComplete(long checkpointId) {
+    if (raw == null) {
+      operator.checkpointComplete(checkpointId);
+    }
+  }
+
   /** The events of one input batch have been processed. */
   public void endOfBatch() {
     if (raw != null) {

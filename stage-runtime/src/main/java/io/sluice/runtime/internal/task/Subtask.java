@@ -9,6 +9,8 @@ import io.sluice.proto.v1.Watermark;
 import io.sluice.runtime.internal.metrics.TaskMetrics;
 import io.sluice.runtime.internal.routing.OutputRouter;
 import io.sluice.runtime.internal.source.WatermarkSettings;
+import io.sluice.runtime.internal.state.StateCollector;
+import io.sluice.proto.v1.Barrier;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -55,6 +57,31 @@ public final class Subtask implements Runnable {
     default long maxEventTime() {
       return Long.MIN_VALUE;
     }
+
+    /** A source's part of checkpoint n: its positions, taken before barrier n is emitted. */
+    default void snapshot(long checkpointId, StateCollector<?> state) {}
+
+    /** Checkpoint n completed everywhere (an ingest acks producers up to its positions in n). */
+    default void checkpointComplete(long checkpointId) {}
+  }
+
+  /**
+   * Where the subtask's snapshots go: the instance writes them asynchronously and acks to the
+   * coordinator. Null when the pipeline does not checkpoint.
+   */
+  public interface Checkpoints {
+    /** True for aligned barriers; false for at-least-once (no channel is held). */
+    boolean exactlyOnce();
+
+    /** The number of key groups state is split into. */
+    int maxParallelism();
+
+    /**
+     * The snapshot of checkpoint n is collected and barrier n forwarded; write and ack it. Called
+     * on the subtask thread; must not block.
+     */
+    void snapshotTaken(long checkpointId, boolean savepoint, StateCollector<?> state,
+        long alignmentNanos, long syncNanos);
   }
 
   private final String instanceId;
@@ -90,6 +117,15 @@ public final class Subtask implements Runnable {
   // Token bucket for maxRate: may go into debt by one batch; not ready while negative.
   private double tokens;
   private long tokensAt;
+  // Checkpoints (null: off). Alignment: the checkpoint being aligned and the channels that
+  // delivered its barrier (held back in exactly-once mode until every channel has).
+  private Checkpoints checkpoints;
+  private Runnable restore;
+  private Barrier aligning;
+  private final Set<InputChannel> barrierSeen = new HashSet<>();
+  private long alignStartNanos;
+  private boolean snapshotDue; // aligned; waiting for the operator's asynchronous work to finish
+  private long lastSnapshotId;
 
   public Subtask(
       String instanceId,
@@ -114,8 +150,62 @@ public final class Subtask implements Runnable {
     this.sourceWatermarks = source ? sourceWatermarks : null;
   }
 
+  public String instanceId() {
+    return instanceId;
+  }
+
   public Mailbox mailbox() {
     return mailbox;
+  }
+
+  /** Turns checkpoints on; call before the subtask runs. */
+  public void checkpoints(Checkpoints checkpoints) {
+    this.checkpoints = checkpoints;
+  }
+
+  /** Restores state on the subtask thread after the operator's init, before any input. */
+  public void restoreBeforeStart(Runnable restore) {
+    this.restore = restore;
+  }
+
+  /**
+   * A source starts checkpoint n: takes its snapshot, then emits barrier n on every output after
+   * the data before it. Any thread.
+   */
+  public void triggerCheckpoint(long checkpointId, long timestamp, boolean savepoint) {
+    mailbox.execute(() -> {
+      if (state != SubtaskState.RUNNING || checkpoints == null || checkpointId <= lastSnapshotId) {
+        return;
+      }
+      aligning = Barrier.newBuilder().setCheckpointId(checkpointId).setTimestamp(timestamp)
+          .setSavepoint(savepoint).build();
+      alignStartNanos = mailbox.nanoTime();
+      snapshotDue = true;
+      trySnapshot();
+    });
+  }
+
+  /** Checkpoint n completed everywhere. Any thread. */
+  public void checkpointComplete(long checkpointId) {
+    mailbox.execute(() -> {
+      if (state == SubtaskState.STOPPED) {
+        return;
+      }
+      runner.checkpointComplete(checkpointId);
+      if (itemHandler != null) {
+        itemHandler.checkpointComplete(checkpointId);
+      }
+    });
+  }
+
+  /** Checkpoint n was aborted: stop aligning for it. Any thread. */
+  public void abortCheckpoint(long checkpointId, String reason) {
+    mailbox.execute(() -> {
+      if (aligning != null && aligning.getCheckpointId() == checkpointId) {
+        LOG.info(instanceId + ": checkpoint " + checkpointId + " aborted (" + reason + ")");
+        endAlignment();
+      }
+    });
   }
 
   /** Attaches a newly opened input channel. Any thread. */
@@ -188,6 +278,9 @@ public final class Subtask implements Runnable {
     mailbox.bindToCurrentThread();
     try {
       runner.init();
+      if (restore != null) {
+        restore.run();
+      }
       setState(SubtaskState.RUNNING, "started");
       tokensAt = mailbox.nanoTime();
       lastActivityNanos = tokensAt;
@@ -211,6 +304,9 @@ public final class Subtask implements Runnable {
         return;
       }
       mailbox.runPending();
+      if (snapshotDue) {
+        trySnapshot();
+      }
       if (forwarded < watermark) {
         forwardWatermark(); // the operator's hold may have risen
       }
@@ -306,7 +402,7 @@ public final class Subtask implements Runnable {
     for (int i = 0; i < n; i++) {
       int k = (next + i) % n;
       InputChannel c = inputs.get(k);
-      if (c.hasItems() && !info.get(c).ended) {
+      if (c.hasItems() && !info.get(c).ended && !held(c)) {
         next = k + 1;
         return c;
       }
@@ -361,7 +457,7 @@ public final class Subtask implements Runnable {
         inputWatermarks.watermark(ci.fromInstance, w.getTimestamp(), w.getIdle());
         inputWatermarksChanged();
       }
-      case BARRIER -> router.broadcast(frame); // aligned checkpoints come with exactly-once
+      case BARRIER -> barrier(ch, frame.getBarrier());
       case END -> {
         ci.ended = true;
         endedChannels.add(ci);
@@ -371,9 +467,88 @@ public final class Subtask implements Runnable {
         }
         inputWatermarks.closed(ci.fromInstance, true);
         inputWatermarksChanged();
+        checkAligned();
       }
       default -> LOG.warning(instanceId + ": unexpected frame " + frame.getKindCase() + " on " + ch.name());
     }
+  }
+
+  // ---------------------------------------------------------------- checkpoints
+
+  /** True while a channel must not be read: it delivered the barrier being aligned, or a snapshot waits. */
+  private boolean held(InputChannel c) {
+    if (snapshotDue) {
+      return true;
+    }
+    return aligning != null && checkpoints.exactlyOnce() && barrierSeen.contains(c);
+  }
+
+  private void barrier(InputChannel ch, Barrier b) {
+    if (checkpoints == null) {
+      router.broadcast(Frame.newBuilder().setBarrier(b).build()); // nothing to align: pass it on
+      return;
+    }
+    long id = b.getCheckpointId();
+    if (id <= lastSnapshotId || (aligning != null && id < aligning.getCheckpointId())) {
+      return; // a barrier of a checkpoint already taken, or given up for a newer one
+    }
+    if (aligning == null || id > aligning.getCheckpointId()) {
+      if (aligning != null) {
+        LOG.info(instanceId + ": checkpoint " + aligning.getCheckpointId() + " subsumed by " + id);
+        endAlignment();
+      }
+      aligning = b;
+      alignStartNanos = mailbox.nanoTime();
+    }
+    barrierSeen.add(ch);
+    checkAligned();
+  }
+
+  /**
+   * Aligned when every input channel delivered the barrier or ended, and every upstream instance
+   * the routes name has a channel (one that connects later carries only data after the barrier).
+   */
+  private void checkAligned() {
+    if (aligning == null || snapshotDue || source) {
+      return;
+    }
+    for (ChannelInfo c : info.values()) {
+      if (!c.ended && !barrierSeen.contains(c.channel)) {
+        return;
+      }
+    }
+    for (String upstream : expectedInputs) {
+      if (!endedInputs.contains(upstream) && !hasChannelFrom(upstream)) {
+        return;
+      }
+    }
+    snapshotDue = true;
+    trySnapshot();
+  }
+
+  /** Takes the snapshot once the operator's asynchronous work is done; forwards the barrier. */
+  private void trySnapshot() {
+    if (runner.hasPendingWork()) {
+      return; // completions come back through the mailbox; the loop asks again
+    }
+    Barrier b = aligning;
+    long t0 = mailbox.nanoTime();
+    StateCollector<?> state = runner.snapshot(b.getCheckpointId(), b.getSavepoint(), checkpoints.maxParallelism());
+    if (itemHandler != null) {
+      itemHandler.snapshot(b.getCheckpointId(), state);
+    }
+    long t1 = mailbox.nanoTime();
+    router.broadcast(Frame.newBuilder().setBarrier(b).build());
+    lastSnapshotId = b.getCheckpointId();
+    checkpoints.snapshotTaken(b.getCheckpointId(), b.getSavepoint(), state, t0 - alignStartNanos, t1 - t0);
+    endAlignment();
+  }
+
+  private void endAlignment() {
+    aligning = null;
+    snapshotDue = false;
+    barrierSeen.clear();
+    mailbox.wakeup();
   }
 
   /** Counts events against maxRate (sources call this through their handler too). */
@@ -474,6 +649,15 @@ public final class Subtask implements Runnable {
     return watermark;
   }
 
+  private boolean hasChannelFrom(String fromInstance) {
+    for (ChannelInfo c : info.values()) {
+      if (c.fromInstance.equals(fromInstance)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   private boolean hasOpenChannelFrom(String fromInstance) {
     for (ChannelInfo c : info.values()) {
       if (c.fromInstance.equals(fromInstance) && !c.ended) {
@@ -502,6 +686,7 @@ public final class Subtask implements Runnable {
           LOG.warning(instanceId + ": input " + c.name() + " broke after " + ci.events
               + " events: " + failure.getMessage());
         }
+        barrierSeen.remove(c);
       }
     }
   }

@@ -97,7 +97,7 @@ class ExchangeFlowControlTest {
         },
         false, null, RECEIVER_RATE, null);
     receiver.applyRoutes(RouteUpdate.newBuilder().setVersion(1).addInputs("src-0").build());
-    ExchangeService service = new ExchangeService("p", "sink-0", SETTINGS.credits(), rxMailbox, receiver::attach);
+    ExchangeService service = new ExchangeService("p", "sink-0", SETTINGS.credits(), rxMailbox, receiver::attach, 0);
     server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
         .flowControlWindow(SETTINGS.flowControlWindow())
         .directExecutor()
