@@ -5,6 +5,7 @@ import io.sluice.cli.container.StageCommand;
 import io.sluice.cli.demo.DemoCommand;
 import io.sluice.cli.enrich.EnrichServiceCommand;
 import io.sluice.cli.local.UpCommand;
+import io.sluice.cli.savepoint.SavepointCommand;
 import io.sluice.cli.send.SendCommand;
 import io.sluice.cli.status.StatusCommand;
 import io.sluice.cli.tail.TailCommand;
@@ -18,8 +19,8 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
 /**
- * The {@code sluice} command: runs pipelines locally, sends and reads events, shows status, and is
- * what a coordinator or stage container runs. Exit codes: {@link ExitCodes}.
+ * The {@code sluice} command: runs pipelines locally, sends and reads events, shows status, takes
+ * savepoints, and is what a coordinator or stage container runs. Exit codes: {@link ExitCodes}.
  */
 @Command(
     name = "sluice",
@@ -31,6 +32,7 @@ import picocli.CommandLine.Spec;
       SendCommand.class,
       TailCommand.class,
       StatusCommand.class,
+      SavepointCommand.class,
       DemoCommand.class,
       CoordinatorCommand.class,
       StageCommand.class,

@@ -37,7 +37,10 @@ class KilledStageIT {
             type: stdout-sink
             from: relay
         """;
-    try (Mesh mesh = Mesh.start(dir, yaml, Mesh.defaultJvm())) {
+    // Restarts off: this test watches the killed instance stay DEAD (with its old pid) in
+    // `sluice status`; with restarts on, the launcher would start relay-0 again within 200 ms and
+    // it would register as RUNNING before the assertions below. StageRestartIT covers restarts.
+    try (Mesh mesh = Mesh.start(dir, yaml, Mesh.defaultJvm(), b -> b.restartStages(false))) {
       mesh.awaitRunning(Duration.ofSeconds(60));
       long pid = mesh.instance("relay", 0).getPid();
       assertThat(pid).isPositive();

@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 
 /**
@@ -45,6 +46,13 @@ final class Mesh implements AutoCloseable {
    * ports) and starts every process.
    */
   static Mesh start(Path dir, String yaml, List<String> jvmOptions) throws Exception {
+    return start(dir, yaml, jvmOptions, b -> {});
+  }
+
+  /** Like {@link #start(Path, String, List)}, with more settings of the launcher. */
+  static Mesh start(
+      Path dir, String yaml, List<String> jvmOptions, Consumer<LocalLauncher.Builder> settings)
+      throws Exception {
     int coordinatorPort = freePort();
     String text = yaml.replace("{{COORDINATOR_PORT}}", Integer.toString(coordinatorPort));
     for (int i = 0; i < 10; i++) {
@@ -54,10 +62,11 @@ final class Mesh implements AutoCloseable {
     }
     Path spec = dir.resolve("pipeline.yaml");
     Files.writeString(spec, text);
-    LocalLauncher launcher = LocalLauncher.builder(spec)
+    LocalLauncher.Builder builder = LocalLauncher.builder(spec)
         .jvmOptions(jvmOptions)
-        .logDir(dir.resolve("logs"))
-        .build();
+        .logDir(dir.resolve("logs"));
+    settings.accept(builder);
+    LocalLauncher launcher = builder.build();
     launcher.start();
     return new Mesh(dir, launcher, coordinatorPort);
   }

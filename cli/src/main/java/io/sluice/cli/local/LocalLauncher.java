@@ -29,8 +29,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
 import java.util.function.Predicate;
 import java.util.stream.Collectors;
 
@@ -45,6 +49,13 @@ import java.util.stream.Collectors;
  * process to exit; {@link #close()} stops whatever is still running. Each process writes its output
  * to {@code <logDir>/<instance>.log}; children also exit on their own when this JVM dies (they
  * watch its pid), so a crashed test leaves no processes behind.
+ *
+ * <p>Supervision: like Kubernetes restarting a pod, a stage process that dies while the pipeline
+ * runs (killed, or a non-zero exit) is started again with the same stage and index, its log
+ * appended to, after a backoff of 200 ms doubling to 5 s (reset once a process has run for 30 s);
+ * it registers again and the coordinator restores it. Never after a clean exit (0: the replica
+ * finished), once {@link #drainAndWait} or {@link #close()} has begun, or when the coordinator has
+ * exited. {@link Builder#restartStages(boolean)} turns it off; {@link #restarts} is the history.
  *
  * <p>Used by {@code sluice up}, {@code sluice demo}, integration tests and the benchmark harness.
  * Thread-safe: all methods may be called from any thread (one lock guards the process table).
@@ -83,6 +94,10 @@ public final class LocalLauncher implements AutoCloseable {
   private final String javaCommand;
   private final String classPath;
   private final Duration startTimeout;
+  private final boolean restartStages;
+  private final Consumer<StageRestart> restartListener;
+  private final Path fromSavepoint;
+  private final ScheduledExecutorService restartTimer;
 
   private final Object lock = new Object();
   // @GuardedBy("lock"): instance name -> the process most recently started under it.
@@ -93,6 +108,18 @@ public final class LocalLauncher implements AutoCloseable {
   private ManagedChannel coordinatorChannel;
   // @GuardedBy("lock")
   private boolean closed;
+  // @GuardedBy("lock"): a drain or close has begun: restart nothing from now on.
+  private boolean stopping;
+  // @GuardedBy("lock"): stage instance name -> its restart bookkeeping.
+  private final Map<String, Supervision> supervision = new HashMap<>();
+  // @GuardedBy("lock"): every restart, in order.
+  private final List<StageRestart> restarts = new ArrayList<>();
+
+  /** Restart bookkeeping of one stage instance; guarded by the launcher's lock. */
+  private static final class Supervision {
+    final RestartBackoff backoff = new RestartBackoff();
+    long startedNanos;
+  }
 
   private LocalLauncher(Builder b, PipelineSpec spec) {
     this.spec = spec;
@@ -111,6 +138,16 @@ public final class LocalLauncher implements AutoCloseable {
     this.javaCommand = b.javaCommand;
     this.classPath = b.classPath;
     this.startTimeout = b.startTimeout;
+    this.restartStages = b.restartStages;
+    this.restartListener = b.restartListener;
+    this.fromSavepoint = b.fromSavepoint;
+    this.restartTimer =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "sluice-launcher-restarts");
+              t.setDaemon(true);
+              return t;
+            });
   }
 
   /** A builder for a launcher of the pipeline in {@code specFile}. */
@@ -150,18 +187,14 @@ public final class LocalLauncher implements AutoCloseable {
     Files.createDirectories(logDir);
     Path portFile = logDir.resolve("coordinator.port");
     Files.deleteIfExists(portFile);
-    List<String> args = new ArrayList<>();
-    args.add("coordinator");
-    args.add("--spec");
-    args.add(specFile.toString());
-    args.add("--port");
-    args.add(Integer.toString(requestedCoordinatorPort));
-    args.add("--bind");
-    args.add(LOOPBACK);
-    args.add("--port-file");
-    args.add(portFile.toString());
     LocalProcess coordinator =
-        launch(LocalProcess.COORDINATOR, "", -1, coordinatorJvmOptions, args);
+        launch(
+            LocalProcess.COORDINATOR,
+            "",
+            -1,
+            coordinatorJvmOptions,
+            coordinatorArgs(portFile),
+            null);
 
     int port = awaitPortFile(coordinator, portFile);
     ManagedChannel channel = Channels.open(HostAndPort.fromParts(LOOPBACK, port));
@@ -178,15 +211,43 @@ public final class LocalLauncher implements AutoCloseable {
     }
   }
 
+  /** The coordinator's command line after the class name: {@code coordinator --spec …}. */
+  List<String> coordinatorArgs(Path portFile) {
+    List<String> args = new ArrayList<>();
+    args.add("coordinator");
+    args.add("--spec");
+    args.add(specFile.toString());
+    args.add("--port");
+    args.add(Integer.toString(requestedCoordinatorPort));
+    args.add("--bind");
+    args.add(LOOPBACK);
+    args.add("--port-file");
+    args.add(portFile.toString());
+    if (fromSavepoint != null) {
+      args.add("--from-savepoint");
+      args.add(fromSavepoint.toString());
+    }
+    return args;
+  }
+
   /**
-   * Starts one more process for a replica of {@code stage} (after a {@link #kill}, or to scale out
-   * after {@code AdminService.Scale}). If the spec gives the stage a port, the replica listens on
-   * {@code port + index}.
+   * Starts one more process for a replica of {@code stage} (after a {@link #kill} when restarts
+   * are off, or to scale out after {@code AdminService.Scale}). If the spec gives the stage a port,
+   * the replica listens on {@code port + index}.
    *
    * @throws IllegalArgumentException when the pipeline has no such stage
    * @throws IllegalStateException before {@link #start()}, or when that replica is running
    */
   public LocalProcess startReplica(String stage, int index) throws IOException {
+    return startReplica(stage, index, null);
+  }
+
+  /**
+   * @param replacing the dead process a restart replaces; the start is skipped (null returned)
+   *     when it is no longer the instance's current process or the launcher is stopping
+   */
+  private LocalProcess startReplica(String stage, int index, LocalProcess replacing)
+      throws IOException {
     StageSpec s =
         spec.stage(stage)
             .orElseThrow(
@@ -218,20 +279,29 @@ public final class LocalLauncher implements AutoCloseable {
     }
     synchronized (lock) {
       LocalProcess running = processes.get(instance);
-      if (running != null && running.isAlive()) {
+      if (replacing == null && running != null && running.isAlive()) {
         throw new IllegalStateException(
             instance + " is already running (pid " + running.pid() + ")");
       }
     }
-    return launch(instance, stage, index, stageJvmOptions.getOrDefault(stage, jvmOptions), args);
+    return launch(
+        instance, stage, index, stageJvmOptions.getOrDefault(stage, jvmOptions), args, replacing);
   }
 
   private LocalProcess launch(
-      String instance, String stage, int index, List<String> options, List<String> args)
+      String instance,
+      String stage,
+      int index,
+      List<String> options,
+      List<String> args,
+      LocalProcess replacing)
       throws IOException {
     synchronized (lock) {
       if (closed) {
         throw new IllegalStateException("the launcher is closed");
+      }
+      if (replacing != null && !mayRestartLocked(replacing)) {
+        return null; // checked again under the lock the start happens under
       }
       List<String> command = new ArrayList<>();
       if (POSIX) {
@@ -273,7 +343,115 @@ public final class LocalLauncher implements AutoCloseable {
       pb.environment().putAll(environment);
       LocalProcess p = new LocalProcess(instance, stage, index, pb.start(), log);
       processes.put(instance, p);
+      if (!p.isCoordinator()) {
+        supervision.computeIfAbsent(instance, k -> new Supervision()).startedNanos =
+            System.nanoTime();
+        // Runs on the JDK's process reaper thread: only bookkeeping and scheduling, no waiting.
+        p.process().onExit().thenRun(() -> stageExited(p));
+      }
       return p;
+    }
+  }
+
+  /** Whether {@code dead} should be replaced now. Under the lock. */
+  private boolean mayRestartLocked(LocalProcess dead) {
+    LocalProcess coordinator = processes.get(LocalProcess.COORDINATOR);
+    return restartStages
+        && !closed
+        && !stopping
+        // Replaced meanwhile (startReplica after a kill): not ours to restart.
+        && processes.get(dead.instance()) == dead
+        // Without a coordinator a stage cannot register; the pipeline is over.
+        && coordinator != null
+        && coordinator.isAlive();
+  }
+
+  /** A stage process ended: schedules its restart when it died while the pipeline runs. */
+  private void stageExited(LocalProcess dead) {
+    int code = dead.process().exitValue();
+    synchronized (lock) {
+      if (code == 0 || !mayRestartLocked(dead)) {
+        return; // finished cleanly, or nothing to restart
+      }
+      Supervision s = supervision.get(dead.instance());
+      Duration uptime = Duration.ofNanos(System.nanoTime() - s.startedNanos);
+      Duration delay = s.backoff.delayAfter(uptime);
+      try {
+        restartTimer.schedule(
+            () -> restart(dead, code, uptime, delay), delay.toMillis(), TimeUnit.MILLISECONDS);
+      } catch (RejectedExecutionException e) {
+        // closing: the timer is shut down
+      }
+    }
+  }
+
+  private void restart(LocalProcess dead, int exitCode, Duration uptime, Duration delay) {
+    LocalProcess fresh;
+    String error = "";
+    try {
+      fresh = startReplica(dead.stage(), dead.index(), dead);
+      if (fresh == null) {
+        return; // stopping, or replaced meanwhile
+      }
+    } catch (IOException | RuntimeException e) {
+      synchronized (lock) {
+        if (closed || stopping) {
+          return;
+        }
+      }
+      fresh = null;
+      error = String.valueOf(e.getMessage());
+    }
+    StageRestart r =
+        new StageRestart(
+            dead.instance(),
+            dead.stage(),
+            dead.index(),
+            dead.pid(),
+            exitCode,
+            uptime,
+            delay,
+            fresh == null ? 0 : fresh.pid(),
+            Instant.now(),
+            error);
+    synchronized (lock) {
+      restarts.add(r);
+    }
+    try {
+      restartListener.accept(r);
+    } catch (RuntimeException e) {
+      // a listener's failure must not stop supervision
+    }
+    if (fresh == null) {
+      // Could not even start it: try again after the next backoff, as after a quick death.
+      synchronized (lock) {
+        if (!mayRestartLocked(dead)) {
+          return;
+        }
+        Duration next = supervision.get(dead.instance()).backoff.delayAfter(Duration.ZERO);
+        try {
+          restartTimer.schedule(
+              () -> restart(dead, exitCode, Duration.ZERO, next),
+              next.toMillis(),
+              TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+          // closing
+        }
+      }
+    }
+  }
+
+  /** Every restart of a stage process so far, in order (tests, the status output). */
+  public List<StageRestart> restarts() {
+    synchronized (lock) {
+      return List.copyOf(restarts);
+    }
+  }
+
+  /** The restarts of one instance ({@code <stage>-<index>}), in order. */
+  public List<StageRestart> restarts(String instance) {
+    synchronized (lock) {
+      return restarts.stream().filter(r -> r.instance().equals(instance)).toList();
     }
   }
 
@@ -453,7 +631,8 @@ public final class LocalLauncher implements AutoCloseable {
 
   /**
    * Kills a process at once ({@code kill -9}): no shutdown hooks, no drain; a crash as far as the
-   * pipeline can tell.
+   * pipeline can tell. A stage process is then restarted like any that dies, unless restarts are
+   * off ({@link Builder#restartStages(boolean)}).
    *
    * @return whether the process was alive
    * @throws IllegalArgumentException when no process has that instance name
@@ -483,6 +662,9 @@ public final class LocalLauncher implements AutoCloseable {
    * @return true when every process exited by itself within {@code timeout}
    */
   public boolean drainAndWait(Duration timeout) throws InterruptedException {
+    synchronized (lock) {
+      stopping = true; // stages exiting from here on are not restarted
+    }
     boolean drainAsked;
     try {
       AdminServiceGrpc.newBlockingStub(coordinatorChannel())
@@ -558,8 +740,10 @@ public final class LocalLauncher implements AutoCloseable {
         return;
       }
       closed = true;
+      stopping = true;
       channel = coordinatorChannel;
     }
+    restartTimer.shutdownNow();
     try {
       stopAll();
     } catch (InterruptedException e) {
@@ -586,6 +770,9 @@ public final class LocalLauncher implements AutoCloseable {
     private String javaCommand = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     private String classPath = absoluteClassPath(System.getProperty("java.class.path"));
     private Duration startTimeout = DEFAULT_START_TIMEOUT;
+    private boolean restartStages = true;
+    private Consumer<StageRestart> restartListener = r -> {};
+    private Path fromSavepoint;
 
     private Builder(Path spec) {
       this.spec = spec.toAbsolutePath().normalize();
@@ -653,11 +840,48 @@ public final class LocalLauncher implements AutoCloseable {
     }
 
     /**
-     * Validates the spec and returns a launcher that has started nothing yet.
+     * Whether a stage process that dies while the pipeline runs is started again (default true),
+     * as Kubernetes restarts a pod. Tests that watch a dead instance stay dead turn it off.
+     */
+    public Builder restartStages(boolean restart) {
+      this.restartStages = restart;
+      return this;
+    }
+
+    /**
+     * Called after each restart of a stage process (or failed attempt), on the launcher's restart
+     * thread; {@code sluice up} prints a line. Must not block.
+     */
+    public Builder onRestart(Consumer<StageRestart> listener) {
+      this.restartListener = Objects.requireNonNull(listener, "listener");
+      return this;
+    }
+
+    /**
+     * Start the pipeline from a savepoint: passes {@code --from-savepoint <absolute dir>} to the
+     * coordinator, which restores every stage from it. The folder must exist ({@link #build()}
+     * checks).
+     */
+    public Builder fromSavepoint(Path dir) {
+      this.fromSavepoint = Objects.requireNonNull(dir, "dir").toAbsolutePath().normalize();
+      return this;
+    }
+
+    /**
+     * Validates the spec (and the savepoint folder, if one is given) and returns a launcher that
+     * has started nothing yet.
      *
      * @throws SpecException listing every problem of the spec
+     * @throws IllegalArgumentException when the savepoint folder does not exist or is not a folder
      */
     public LocalLauncher build() throws IOException, SpecException {
+      if (fromSavepoint != null && !Files.isDirectory(fromSavepoint)) {
+        throw new IllegalArgumentException(
+            "savepoint "
+                + fromSavepoint
+                + (Files.exists(fromSavepoint) ? " is not a folder" : " does not exist")
+                + " (`sluice savepoint` prints the folder of the one it takes)");
+      }
       return new LocalLauncher(this, validate(spec));
     }
 

@@ -9,6 +9,7 @@ import io.sluice.proto.v1.PipelineStatus;
 import io.sluice.proto.v1.StageStatus;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
@@ -34,6 +35,10 @@ import picocli.CommandLine.Spec;
       "Runs a pipeline on this machine: the coordinator and every stage replica as separate"
           + " processes on loopback, with a live status line. Ctrl-C drains the pipeline and"
           + " stops every process.",
+      "A stage process that dies while the pipeline runs is started again (same stage and"
+          + " index, its log appended to) after a backoff of 200 ms doubling to 5 s, as Kubernetes"
+          + " restarts a pod; it registers again and the pipeline recovers. A line on the status"
+          + " output says so. Never after a clean exit or while draining.",
       "The spec is validated first: on a bad spec every problem is listed and nothing starts"
           + " (exit code 2)."
     })
@@ -56,6 +61,19 @@ public final class UpCommand implements Callable<Integer> {
       paramLabel = "DIR",
       description = "Where each process's log goes (default: .sluice/logs beside the spec).")
   Path logs;
+
+  @Option(
+      names = "--from-savepoint",
+      paramLabel = "DIR",
+      description =
+          "Start the pipeline from this savepoint (the folder `sluice savepoint` printed); the"
+              + " spec may give stages other replicas.")
+  Path fromSavepoint;
+
+  @Option(
+      names = "--no-restart",
+      description = "Leave dead stage processes dead (default: restart them).")
+  boolean noRestart;
 
   @Option(
       names = "--jvm-options",
@@ -82,6 +100,19 @@ public final class UpCommand implements Callable<Integer> {
         b.jvmOptions(
             Arrays.stream(jvmOptions.trim().split("\\s+")).filter(s -> !s.isEmpty()).toList());
       }
+      if (fromSavepoint != null) {
+        if (!Files.isDirectory(fromSavepoint)) {
+          err.println(
+              "sluice up: --from-savepoint "
+                  + fromSavepoint
+                  + (Files.exists(fromSavepoint) ? " is not a folder" : ": no such folder")
+                  + "; give the folder `sluice savepoint` printed; nothing started");
+          return ExitCodes.USAGE;
+        }
+        b.fromSavepoint(fromSavepoint);
+      }
+      boolean terminal = System.console() != null;
+      b.restartStages(!noRestart).onRestart(r -> printRestart(r, err, terminal));
       launcher = b.build();
     } catch (SpecException e) {
       err.println(e.getMessage());
@@ -199,6 +230,13 @@ public final class UpCommand implements Callable<Integer> {
             + (code == 0 ? "finished" : "coordinator exited with code " + code)
             + (others ? "" : "; some stage processes did not exit and were stopped"));
     return code == 0 && others ? ExitCodes.OK : ExitCodes.FAILURE;
+  }
+
+  /** One line per restart, above the live status line (which the next redraw puts back). */
+  static void printRestart(StageRestart r, PrintWriter err, boolean terminal) {
+    String line = "sluice up: " + r.describe();
+    err.println(terminal ? "\r\033[K" + line : line);
+    err.flush();
   }
 
   /** Tells the user where to send and read events, once instances have addresses. */

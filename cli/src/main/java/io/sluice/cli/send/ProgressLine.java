@@ -7,8 +7,9 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Shows a publisher's progress on the terminal: events sent, acked, and the current rate, redrawn
- * in place four times a second (or printed as a plain line every five seconds when the output is
+ * Shows a publisher's progress on the terminal: events sent, acked, the current rate, and after
+ * the stream broke the reconnects, resent events and duplicates dropped, redrawn in place four
+ * times a second (or printed as a plain line every five seconds when the output is
  * not a terminal). Runs on its own daemon thread; {@link #close()} stops it and ends the line.
  */
 final class ProgressLine implements AutoCloseable {
@@ -45,6 +46,21 @@ final class ProgressLine implements AutoCloseable {
     double rate = (p.sent() - lastSent) / Math.max(1e-9, (now - lastNanos) / 1e9);
     lastSent = p.sent();
     lastNanos = now;
+    StringBuilder extra = new StringBuilder();
+    if (p.reconnects() > 0 || p.duplicatesDropped() > 0) {
+      extra.append(
+          String.format(
+              Locale.ROOT,
+              "  reconnects %,d  resent %,d  duplicates dropped %,d",
+              p.reconnects(),
+              p.resent(),
+              p.duplicatesDropped()));
+    }
+    if (p.reconnecting()) {
+      extra.append("  (reconnecting after ").append(p.lastFailure()).append(')');
+    } else if (p.waitingForReady()) {
+      extra.append("  (backpressured)");
+    }
     String line =
         String.format(
             Locale.ROOT,
@@ -52,7 +68,7 @@ final class ProgressLine implements AutoCloseable {
             p.sent(),
             p.ackedThrough(),
             rate,
-            p.waitingForReady() ? "  (backpressured)" : "");
+            extra);
     if (terminal) {
       err.print("\r" + line + "\033[K");
       drawn = true;

@@ -1,46 +1,37 @@
 package io.sluice.cli.send;
 
 import com.google.common.util.concurrent.RateLimiter;
-import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.grpc.Channel;
-import io.grpc.Status;
-import io.grpc.stub.ClientCallStreamObserver;
-import io.grpc.stub.ClientResponseObserver;
+import io.sluice.client.ProducerException;
+import io.sluice.client.ProducerStats;
+import io.sluice.client.SluiceProducer;
 import io.sluice.proto.v1.Event;
-import io.sluice.proto.v1.IngestServiceGrpc;
-import io.sluice.proto.v1.PublishAck;
-import io.sluice.proto.v1.PublishRequest;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * Streams events to an ingest stage over {@code IngestService.Publish} and waits until the ingest
- * has acknowledged all of them.
+ * Streams the events of a source to an ingest stage and waits until the ingest has acknowledged
+ * all of them, through a {@link SluiceProducer}: every event is kept until acknowledged, and when
+ * the stream breaks (the ingest restarts, or the pipeline restores a checkpoint) the producer
+ * reconnects with backoff and resends from the first unacknowledged event; the ingest drops
+ * repeats.
  *
- * <p>Flow control: the request stream is written only while {@code isReady()}; when it is not, the
- * sender thread waits until gRPC's {@code onReadyHandler} says it is again. So a backpressured
- * pipeline stops the publisher instead of filling memory: at most {@link
- * Options#onReadyThresholdBytes()} plus one batch sit in this process's transport buffers, and the
- * ingest's HTTP/2 window bounds what is on the wire. Acks are requested one at a time (manual flow
- * control on the response direction too).
+ * <p>Flow control and memory: the producer writes only while the stream is ready, so a
+ * backpressured pipeline stops the writes, and the reading of the source stops once {@link
+ * Options#maxUnacked()} events are unacknowledged. So this process holds at most that many events
+ * (the unacked buffer, on the heap; with checkpoints on, acknowledgements lag by about a checkpoint
+ * interval, so this is also what bounds the rate), plus {@link Options#onReadyThresholdBytes()}
+ * and one request in the transport; the ingest's HTTP/2 window bounds what is on the wire.
  *
- * <p>Threading: {@link #publish} runs on the calling thread, which becomes the sender thread: it
- * reads the source, waits for the rate limit and for readiness, and writes. gRPC callbacks only
- * record acks and wake it; they never block or sleep. One {@code publish} at a time per instance;
- * {@link #progress()} may be called from any thread.
+ * <p>Threading: {@link #publish} runs on the calling thread, which reads the source, waits for the
+ * rate limit and hands batches to the producer (blocking while its buffer is full); the producer's
+ * own thread writes. One {@code publish} at a time per instance; {@link #progress()} may be called
+ * from any thread.
  */
 public final class Publisher {
-  /** A request is flushed at this many serialized bytes even if it has fewer events. */
-  private static final int MAX_REQUEST_BYTES = 1024 * 1024;
-
-  /** How long to wait, after the last ack, for the ingest to close its side of the stream. */
-  private static final Duration CLOSE_GRACE = Duration.ofSeconds(10);
-
   /**
    * How to publish. Immutable.
    *
@@ -49,18 +40,23 @@ public final class Publisher {
    * @param batchSize most events per {@code PublishRequest}
    * @param eventsPerSecond rate limit; 0 means unlimited
    * @param onReadyThresholdBytes bytes gRPC may queue on the stream before {@code isReady()} turns
-   *     false: the bound on what this process buffers beyond the batch in hand
-   * @param ackTimeout give up when no new ack arrives for this long while events are unacked
+   *     false: the bound on what the transport holds beyond the request being written
+   * @param ackTimeout give up when no new ack arrives for this long while events are unacked,
+   *     whether connected or reconnecting
+   * @param maxUnacked most events held unacknowledged; reading the source waits beyond it
    */
   public record Options(
       String producerId,
       int batchSize,
       double eventsPerSecond,
       int onReadyThresholdBytes,
-      Duration ackTimeout) {
-    public static final int DEFAULT_BATCH_SIZE = 256;
-    public static final int DEFAULT_ON_READY_THRESHOLD_BYTES = 256 * 1024;
-    public static final Duration DEFAULT_ACK_TIMEOUT = Duration.ofMinutes(2);
+      Duration ackTimeout,
+      int maxUnacked) {
+    public static final int DEFAULT_BATCH_SIZE = SluiceProducer.DEFAULT_BATCH_SIZE;
+    public static final int DEFAULT_ON_READY_THRESHOLD_BYTES =
+        SluiceProducer.DEFAULT_ON_READY_THRESHOLD_BYTES;
+    public static final Duration DEFAULT_ACK_TIMEOUT = SluiceProducer.DEFAULT_ACK_TIMEOUT;
+    public static final int DEFAULT_MAX_UNACKED = SluiceProducer.DEFAULT_MAX_UNACKED;
 
     public Options {
       Objects.requireNonNull(producerId, "producerId");
@@ -77,40 +73,67 @@ public final class Publisher {
       if (onReadyThresholdBytes < 1) {
         throw new IllegalArgumentException("onReadyThresholdBytes must be positive");
       }
+      if (ackTimeout.isNegative() || ackTimeout.isZero()) {
+        throw new IllegalArgumentException("ackTimeout must be positive, got " + ackTimeout);
+      }
+      if (maxUnacked < batchSize) {
+        throw new IllegalArgumentException(
+            "maxUnacked (" + maxUnacked + ") must be at least the batch size (" + batchSize + ")");
+      }
     }
 
-    /** Batches of 256, no rate limit, a 32 KiB onReady threshold and a two-minute ack timeout. */
+    /**
+     * Batches of 256, no rate limit, a 256 KiB onReady threshold, a two-minute ack timeout and
+     * 100,000 unacknowledged events at most.
+     */
     public static Options defaults(String producerId) {
       return new Options(
-          producerId, DEFAULT_BATCH_SIZE, 0, DEFAULT_ON_READY_THRESHOLD_BYTES, DEFAULT_ACK_TIMEOUT);
+          producerId,
+          DEFAULT_BATCH_SIZE,
+          0,
+          DEFAULT_ON_READY_THRESHOLD_BYTES,
+          DEFAULT_ACK_TIMEOUT,
+          DEFAULT_MAX_UNACKED);
     }
 
     public Options withBatchSize(int size) {
-      return new Options(producerId, size, eventsPerSecond, onReadyThresholdBytes, ackTimeout);
+      return new Options(
+          producerId, size, eventsPerSecond, onReadyThresholdBytes, ackTimeout, maxUnacked);
     }
 
     public Options withRate(double perSecond) {
-      return new Options(producerId, batchSize, perSecond, onReadyThresholdBytes, ackTimeout);
+      return new Options(
+          producerId, batchSize, perSecond, onReadyThresholdBytes, ackTimeout, maxUnacked);
     }
 
     public Options withOnReadyThreshold(int bytes) {
-      return new Options(producerId, batchSize, eventsPerSecond, bytes, ackTimeout);
+      return new Options(producerId, batchSize, eventsPerSecond, bytes, ackTimeout, maxUnacked);
     }
 
     public Options withAckTimeout(Duration timeout) {
-      return new Options(producerId, batchSize, eventsPerSecond, onReadyThresholdBytes, timeout);
+      return new Options(
+          producerId, batchSize, eventsPerSecond, onReadyThresholdBytes, timeout, maxUnacked);
+    }
+
+    public Options withMaxUnacked(int events) {
+      return new Options(
+          producerId, batchSize, eventsPerSecond, onReadyThresholdBytes, ackTimeout, events);
     }
   }
 
   /**
    * A snapshot of a running (or the last) publish. Immutable.
    *
-   * @param sent events written to the stream
+   * @param sent distinct events written to the stream
    * @param ackedThrough the highest acknowledged sequence
-   * @param duplicatesDropped repeats the ingest dropped, as of the last ack
-   * @param requestsWritten {@code PublishRequest} messages written
-   * @param waitingForReady whether the sender is blocked because the stream is not ready
-   * @param elapsedSeconds since the stream started
+   * @param duplicatesDropped repeats the ingest dropped, over every stream
+   * @param requestsWritten {@code PublishRequest} messages written, resends included
+   * @param waitingForReady whether the writer is blocked because the stream is not ready
+   * @param elapsedSeconds since the publish started
+   * @param reconnects streams opened after the first
+   * @param resent events written again after a reconnect
+   * @param reconnecting whether the producer is between streams after a failure
+   * @param lastFailure what ended the last failed stream ({@code "UNAVAILABLE: …"}), or empty
    */
   public record Progress(
       long sent,
@@ -118,8 +141,12 @@ public final class Publisher {
       long duplicatesDropped,
       long requestsWritten,
       boolean waitingForReady,
-      double elapsedSeconds) {
-    static final Progress NONE = new Progress(0, 0, 0, 0, false, 0);
+      double elapsedSeconds,
+      long reconnects,
+      long resent,
+      boolean reconnecting,
+      String lastFailure) {
+    static final Progress NONE = new Progress(0, 0, 0, 0, false, 0, 0, 0, false, "");
 
     /** Events written per second since the start. */
     public double sentPerSecond() {
@@ -127,15 +154,17 @@ public final class Publisher {
     }
   }
 
-  private final IngestServiceGrpc.IngestServiceStub stub;
+  private final Channel channel;
   private final Options options;
-  private volatile Call current;
+  private volatile Running current;
+
+  /** The producer of the publish in progress, and when it started. */
+  private record Running(SluiceProducer producer, long startNanos) {}
 
   /** A publisher that calls the ingest over {@code channel}; the caller owns the channel. */
   public Publisher(Channel channel, Options options) {
+    this.channel = Objects.requireNonNull(channel, "channel");
     this.options = Objects.requireNonNull(options, "options");
-    this.stub =
-        IngestServiceGrpc.newStub(channel).withOnReadyThreshold(options.onReadyThresholdBytes());
   }
 
   public Options options() {
@@ -144,8 +173,25 @@ public final class Publisher {
 
   /** How far the current (or last) publish has got. Any thread. */
   public Progress progress() {
-    Call c = current;
-    return c == null ? Progress.NONE : c.progress();
+    Running r = current;
+    if (r == null) {
+      return Progress.NONE;
+    }
+    return progress(r.producer().stats(), (System.nanoTime() - r.startNanos()) / 1e9);
+  }
+
+  private static Progress progress(ProducerStats s, double seconds) {
+    return new Progress(
+        s.sent(),
+        s.ackedThroughSequence(),
+        s.duplicatesDroppedByServer(),
+        s.requestsWritten(),
+        s.waitingForReady(),
+        seconds,
+        s.reconnects(),
+        s.resent(),
+        s.reconnecting(),
+        s.lastFailure());
   }
 
   /** Publishes every event of {@code source}, numbered from sequence 1. See the overload. */
@@ -162,8 +208,8 @@ public final class Publisher {
    *     passes the one after its last ack (or resends from earlier: repeats are dropped)
    * @throws BadInputException when the source has a bad input; events read before it were sent and
    *     acknowledged first ({@link BadInputException#sentBefore()})
-   * @throws PublishException when the ingest fails the stream, closes it before acknowledging
-   *     everything, or stops acknowledging for {@link Options#ackTimeout()}
+   * @throws PublishException when the ingest fails the stream with an error that resending cannot
+   *     fix, or stops acknowledging (connected or not) for {@link Options#ackTimeout()}
    * @throws IOException when the source cannot be read; the stream is cancelled
    * @throws InterruptedException when the calling thread is interrupted; the stream is cancelled
    */
@@ -172,46 +218,80 @@ public final class Publisher {
     if (firstSequence < 1) {
       throw new IllegalArgumentException("sequences start at 1, got " + firstSequence);
     }
-    Call call = new Call(firstSequence - 1);
-    current = call;
-    stub.publish(call);
-    boolean done = false;
-    try {
-      BadInputException bad = sendAll(source, call, firstSequence);
-      PublishSummary summary = call.finish();
-      done = true;
-      if (bad != null) {
-        throw bad.withSentBefore(summary);
-      }
-      return summary;
-    } finally {
-      if (!done) {
-        // An exception out of the source, an interrupt, or a failed stream: make sure the call
-        // does not linger (cancel after termination is a no-op).
-        call.cancel("publisher stopped before the stream completed");
-      }
-    }
-  }
-
-  /** Writes batches while the stream is ready; returns the bad input that stopped it, if any. */
-  private BadInputException sendAll(EventSource source, Call call, long firstSequence)
-      throws IOException, InterruptedException {
     double rate = options.eventsPerSecond();
     // With a rate limit, send about 50 small batches a second rather than one 256-event burst.
     int batchSize =
         rate > 0
             ? (int) Math.max(1, Math.min(options.batchSize(), Math.ceil(rate / 50)))
             : options.batchSize();
+    long startNanos = System.nanoTime();
+    SluiceProducer producer =
+        SluiceProducer.builder(channel, options.producerId())
+            .firstSequence(firstSequence)
+            .batchSize(batchSize)
+            // The source is read in whole batches, handed over at once (sendAll): a batch never
+            // waits for more, so the requests are exactly the batches read.
+            .linger(Duration.ZERO)
+            .maxUnacked(options.maxUnacked())
+            .onReadyThreshold(options.onReadyThresholdBytes())
+            .ackTimeout(options.ackTimeout())
+            .build();
+    current = new Running(producer, startNanos);
+    boolean done = false;
+    try {
+      BadInputException bad = sendAll(source, producer, batchSize, rate);
+      producer.awaitAcked(Duration.ofNanos(Long.MAX_VALUE)); // bounded by the ack timeout
+      double seconds = (System.nanoTime() - startNanos) / 1e9;
+      producer.close(); // ends the stream; everything is acknowledged already
+      done = true;
+      PublishSummary summary = summary(producer.stats(), seconds);
+      if (bad != null) {
+        throw bad.withSentBefore(summary);
+      }
+      return summary;
+    } catch (ProducerException e) {
+      throw new PublishException(
+          "publishing failed: " + e.status().getCode(),
+          e.status(),
+          summary(e.stats(), (System.nanoTime() - startNanos) / 1e9));
+    } finally {
+      if (!done) {
+        // A failed producer, an exception out of the source, or an interrupt: make sure the call
+        // does not linger (abort after the end is a no-op).
+        producer.abort();
+      }
+    }
+  }
+
+  private static PublishSummary summary(ProducerStats s, double seconds) {
+    double elapsed = Math.max(1e-9, seconds);
+    return new PublishSummary(
+        s.sent(),
+        elapsed,
+        s.sent() / elapsed,
+        s.ackedThroughSequence(),
+        s.duplicatesDroppedByServer(),
+        s.reconnects(),
+        s.resent());
+  }
+
+  /**
+   * Reads the source in batches and hands each to the producer at once; returns the bad input
+   * that stopped it, if any. Blocks while the producer's buffer is full.
+   */
+  private static BadInputException sendAll(
+      EventSource source, SluiceProducer producer, int batchSize, double rate)
+      throws IOException, InterruptedException {
     RateLimiter limiter = rate > 0 ? RateLimiter.create(rate) : null;
-    long nextSequence = firstSequence;
     List<Event> batch = new ArrayList<>(batchSize);
     while (true) {
       batch.clear();
       BadInputException bad = null;
       boolean ended = false;
-      int bytes = 0;
+      long bytes = 0;
       try {
-        while (batch.size() < batchSize && bytes < MAX_REQUEST_BYTES) {
+        // The producer cuts requests by the same two limits, so each batch is one request.
+        while (batch.size() < batchSize && bytes < SluiceProducer.DEFAULT_MAX_REQUEST_BYTES) {
           Event e = source.next();
           if (e == null) {
             ended = true;
@@ -225,268 +305,12 @@ public final class Publisher {
       }
       if (!batch.isEmpty()) {
         if (limiter != null) {
-          limiter.acquire(batch.size()); // the sender thread may wait; gRPC threads never do
+          limiter.acquire(batch.size()); // the reading thread may wait; gRPC threads never do
         }
-        if (!call.awaitReady()) {
-          return bad; // the stream failed or ended; finish() reports why
-        }
-        call.write(
-            PublishRequest.newBuilder()
-                .setProducerId(options.producerId())
-                .setFirstSequence(nextSequence)
-                .addAllEvents(batch)
-                .build(),
-            batch.size());
-        nextSequence += batch.size();
+        producer.sendAll(batch);
       }
       if (bad != null || ended) {
-        call.halfClose();
         return bad;
-      }
-    }
-  }
-
-  /**
-   * One Publish call: the response observer (gRPC callbacks) and the state the sender thread waits
-   * on. Callbacks and the sender share {@link #lock}; the callbacks hold it only to record and
-   * signal.
-   */
-  private final class Call implements ClientResponseObserver<PublishRequest, PublishAck> {
-    private final ReentrantLock lock = new ReentrantLock();
-    private final Condition changed = lock.newCondition();
-    private final long startNanos = System.nanoTime();
-
-    @GuardedBy("lock")
-    private ClientCallStreamObserver<PublishRequest> requests;
-
-    @GuardedBy("lock")
-    private long ackedThrough;
-
-    @GuardedBy("lock")
-    private long duplicates;
-
-    @GuardedBy("lock")
-    private long lastAckNanos = System.nanoTime();
-
-    @GuardedBy("lock")
-    private Status failure;
-
-    @GuardedBy("lock")
-    private boolean completed;
-
-    @GuardedBy("lock")
-    private boolean waitingForReady;
-
-    // Written by the sender thread only; volatile so progress() can read them.
-    private volatile long lastSent;
-    private volatile long sentCount;
-    private volatile long requestsWritten;
-    private volatile long finalAckNanos;
-
-    Call(long sequenceBeforeFirst) {
-      this.lastSent = sequenceBeforeFirst;
-      this.ackedThrough = sequenceBeforeFirst;
-    }
-
-    @Override
-    public void beforeStart(ClientCallStreamObserver<PublishRequest> stream) {
-      // One ack at a time: acks are small and cumulative, so there is no reason to queue more.
-      stream.disableAutoRequestWithInitial(1);
-      stream.setOnReadyHandler(this::signal); // spurious calls are harmless: the sender re-checks
-      lock.lock();
-      try {
-        requests = stream;
-      } finally {
-        lock.unlock();
-      }
-    }
-
-    @Override
-    public void onNext(PublishAck ack) {
-      ClientCallStreamObserver<PublishRequest> stream;
-      lock.lock();
-      try {
-        if (ack.getAckedThroughSequence() > ackedThrough) {
-          ackedThrough = ack.getAckedThroughSequence();
-          lastAckNanos = System.nanoTime();
-        }
-        duplicates = Math.max(duplicates, ack.getDuplicatesDropped());
-        changed.signalAll();
-        stream = requests;
-      } finally {
-        lock.unlock();
-      }
-      stream.request(1); // request() is safe from any thread
-    }
-
-    @Override
-    public void onError(Throwable t) {
-      lock.lock();
-      try {
-        // Keep a failure the publisher chose itself (an ack timeout) over the CANCELLED that its
-        // own cancel() produces.
-        if (failure == null) {
-          failure = Status.fromThrowable(t);
-        }
-        changed.signalAll();
-      } finally {
-        lock.unlock();
-      }
-    }
-
-    @Override
-    public void onCompleted() {
-      lock.lock();
-      try {
-        completed = true;
-        changed.signalAll();
-      } finally {
-        lock.unlock();
-      }
-    }
-
-    private void signal() {
-      lock.lock();
-      try {
-        changed.signalAll();
-      } finally {
-        lock.unlock();
-      }
-    }
-
-    /** Blocks the sender until the stream is ready; false if it failed or ended meanwhile. */
-    boolean awaitReady() throws InterruptedException {
-      lock.lock();
-      try {
-        // isReady() is checked under the lock and the onReady handler signals under it, so a
-        // readiness change between the check and await() cannot be missed.
-        while (failure == null && !completed && !requests.isReady()) {
-          waitingForReady = true;
-          changed.await();
-        }
-        waitingForReady = false;
-        return failure == null && !completed;
-      } finally {
-        lock.unlock();
-      }
-    }
-
-    /** Sender thread only; the stream was ready just before. */
-    void write(PublishRequest request, int events) {
-      requests().onNext(request);
-      lastSent += events;
-      sentCount += events;
-      requestsWritten++;
-    }
-
-    void halfClose() {
-      ClientCallStreamObserver<PublishRequest> stream;
-      lock.lock();
-      try {
-        if (failure != null || completed) {
-          return;
-        }
-        stream = requests;
-      } finally {
-        lock.unlock();
-      }
-      stream.onCompleted();
-    }
-
-    void cancel(String why) {
-      requests().cancel(why, null);
-    }
-
-    private ClientCallStreamObserver<PublishRequest> requests() {
-      lock.lock();
-      try {
-        return requests;
-      } finally {
-        lock.unlock();
-      }
-    }
-
-    /**
-     * Waits for the ack of the last event written and for the server to close the stream; throws if
-     * the stream fails, closes early, or acks stall.
-     */
-    PublishSummary finish() throws PublishException, InterruptedException {
-      long last = lastSent;
-      long timeoutNanos = options.ackTimeout().toNanos();
-      lock.lock();
-      try {
-        while (ackedThrough < last && failure == null && !completed) {
-          long waited = System.nanoTime() - lastAckNanos;
-          if (waited >= timeoutNanos) {
-            Status status =
-                Status.DEADLINE_EXCEEDED.withDescription(
-                    "no acknowledgement for "
-                        + options.ackTimeout().toMillis() / 1000.0
-                        + " s with events unacked (acked through "
-                        + ackedThrough
-                        + " of "
-                        + last
-                        + "); the pipeline may be stuck: check `sluice status`");
-            failure = status;
-            requests.cancel(status.getDescription(), null);
-            break;
-          }
-          changed.awaitNanos(timeoutNanos - waited);
-        }
-        if (ackedThrough >= last) {
-          finalAckNanos = System.nanoTime();
-        }
-        if (failure != null) {
-          throw new PublishException(
-              "publishing failed: " + failure.getCode(), failure, summaryLocked());
-        }
-        if (ackedThrough < last) {
-          Status status =
-              Status.ABORTED.withDescription(
-                  "the ingest closed the stream after acknowledging through sequence "
-                      + ackedThrough
-                      + " of "
-                      + last
-                      + "; send the rest again with the same producer id (repeats are dropped)");
-          throw new PublishException("publishing stopped early", status, summaryLocked());
-        }
-        // Everything is acked; give the ingest a moment to close its side, then stop waiting:
-        // nothing more can be lost.
-        long closeDeadline = System.nanoTime() + CLOSE_GRACE.toNanos();
-        while (!completed && failure == null) {
-          long left = closeDeadline - System.nanoTime();
-          if (left <= 0) {
-            requests.cancel("all events acknowledged; the ingest did not close the stream", null);
-            break;
-          }
-          changed.awaitNanos(left);
-        }
-        return summaryLocked();
-      } finally {
-        lock.unlock();
-      }
-    }
-
-    @GuardedBy("lock")
-    private PublishSummary summaryLocked() {
-      long end = finalAckNanos != 0 ? finalAckNanos : System.nanoTime();
-      double seconds = Math.max(1e-9, (end - startNanos) / 1e9);
-      long sent = sentCount;
-      return new PublishSummary(sent, seconds, sent / seconds, ackedThrough, duplicates);
-    }
-
-    Progress progress() {
-      lock.lock();
-      try {
-        return new Progress(
-            sentCount,
-            ackedThrough,
-            duplicates,
-            requestsWritten,
-            waitingForReady,
-            (System.nanoTime() - startNanos) / 1e9);
-      } finally {
-        lock.unlock();
       }
     }
   }

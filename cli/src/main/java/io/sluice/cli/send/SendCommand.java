@@ -28,13 +28,21 @@ import picocli.CommandLine.Spec;
       "Streams events to an ingest stage (IngestService.Publish), with flow control: a"
           + " backpressured pipeline slows the sender down. Waits until every event is acked,"
           + " then prints a summary.",
+      "Every event is kept until the ingest acks it. When the stream breaks (the ingest"
+          + " restarts, or the pipeline restores a checkpoint), send reconnects with backoff"
+          + " (100 ms doubling to 5 s) and resends from the first unacked event; the ingest drops"
+          + " the repeats. It gives up when no ack arrives for --ack-timeout seconds.",
+      "Memory: at most --max-unacked events are held; reading the input waits beyond that. With"
+          + " checkpoints on, acks come only once a checkpoint completes, so one sender's rate is"
+          + " at most about --max-unacked / checkpoint interval.",
       "A bad input line stops reading: the lines before it are still sent and acked, the error"
           + " names the line, and the exit code is 2."
     },
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {
       "0:every event sent and acked",
-      "1:the stream failed (the error says which events were acked)",
+      "1:the ingest refused the events, or no ack came for --ack-timeout (the error says which"
+          + " events were acked)",
       "2:bad usage or a bad input line"
     })
 public final class SendCommand implements Callable<Integer> {
@@ -113,9 +121,18 @@ public final class SendCommand implements Callable<Integer> {
       paramLabel = "SECONDS",
       defaultValue = "120",
       description =
-          "Fail when no ack arrives for this long while events are unacked"
-              + " (default: ${DEFAULT-VALUE}).")
+          "Fail when no ack arrives for this long while events are unacked, connected or"
+              + " reconnecting (default: ${DEFAULT-VALUE}).")
   long ackTimeoutSeconds;
+
+  @Option(
+      names = "--max-unacked",
+      paramLabel = "N",
+      defaultValue = "100000",
+      description =
+          "Most events held until acked, to resend after a broken stream; reading waits beyond it"
+              + " (default: ${DEFAULT-VALUE}).")
+  int maxUnacked;
 
   @Option(names = "--quiet", description = "No progress line; only the summary and errors.")
   boolean quiet;
@@ -135,12 +152,20 @@ public final class SendCommand implements Callable<Integer> {
       if (ackTimeoutSeconds < 1) {
         throw new IllegalArgumentException("--ack-timeout must be at least 1 second");
       }
+      if (batch < 1) {
+        throw new IllegalArgumentException("--batch must be at least 1, got " + batch);
+      }
+      if (maxUnacked < batch) {
+        throw new IllegalArgumentException(
+            "--max-unacked (" + maxUnacked + ") must be at least --batch (" + batch + ")");
+      }
       String producerId = producer != null ? producer : UUID.randomUUID().toString();
       options =
           Publisher.Options.defaults(producerId)
               .withBatchSize(batch)
               .withRate(rate)
-              .withAckTimeout(Duration.ofSeconds(ackTimeoutSeconds));
+              .withAckTimeout(Duration.ofSeconds(ackTimeoutSeconds))
+              .withMaxUnacked(maxUnacked);
     } catch (IllegalArgumentException e) {
       err.println("sluice send: " + e.getMessage());
       return ExitCodes.USAGE;
@@ -194,6 +219,9 @@ public final class SendCommand implements Callable<Integer> {
               + e.progress().events()
               + " events written, acked through sequence "
               + e.progress().ackedThrough()
+              + (e.progress().reconnects() > 0
+                  ? " after " + e.progress().reconnects() + " reconnects"
+                  : "")
               + " (those are safe; resend the rest with --producer "
               + options.producerId()
               + ")");

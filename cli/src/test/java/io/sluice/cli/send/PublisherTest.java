@@ -16,6 +16,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 import java.util.stream.LongStream;
 import org.junit.jupiter.api.AfterEach;
@@ -135,18 +136,71 @@ class PublisherTest {
   }
 
   @Test
-  void anIngestThatClosesBeforeAckingEverythingIsAFailure() throws Exception {
-    ingest.completeWithoutAck();
+  void anIngestThatClosesBeforeAckingEverythingIsReconnectedAndTheRestResent() throws Exception {
+    // Used to be a failure (ABORTED); now the producer reopens the stream and resends.
+    ingest.completeWithoutAckOnce();
+    EventGenerator gen = new EventGenerator("p4", 1, 10, 100);
     Publisher publisher = new Publisher(channel, Publisher.Options.defaults("p4"));
+
+    PublishSummary summary = publisher.publish(gen.source(1_000));
+
+    assertThat(summary.ackedThrough()).isEqualTo(1_000);
+    assertThat(summary.events()).isEqualTo(1_000);
+    assertThat(summary.reconnects()).isEqualTo(1);
+    assertThat(summary.resent()).isPositive();
+    assertThat(ingest.streams()).isEqualTo(2);
+    List<Event> got = ingest.events();
+    assertThat(got).hasSize(1_000);
+    for (int i = 0; i < got.size(); i++) {
+      assertThat(got.get(i)).isEqualTo(gen.event(i + 1));
+    }
+  }
+
+  @Test
+  void anIngestThatKeepsFailingEndsPublishingAfterTheAckTimeoutWithItsStatus() throws Exception {
+    // The first request is taken and acked; every later one, on any stream, fails retryably.
+    ingest.failWhen(
+        (n, request) -> n > 1 ? Status.UNAVAILABLE.withDescription("ingest in-0 is draining") : null);
+    Publisher publisher =
+        new Publisher(
+            channel, Publisher.Options.defaults("p9").withAckTimeout(Duration.ofMillis(1_500)));
 
     PublishException e =
         catchThrowableOfType(
             PublishException.class,
-            () -> publisher.publish(new EventGenerator("p4", 1, 10, 100).source(1_000)));
+            () -> publisher.publish(new EventGenerator("p9", 1, 10, 100).source(1_000)));
 
-    assertThat(e.status().getCode()).isEqualTo(Status.Code.ABORTED);
-    assertThat(e.status().getDescription()).contains("acknowledging through sequence 256 of");
+    assertThat(e.status().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+    assertThat(e.status().getDescription())
+        .startsWith("ingest in-0 is draining")
+        .contains("gave up after")
+        .contains("acked through 256 of 1000");
     assertThat(e.progress().ackedThrough()).isEqualTo(256);
+    assertThat(e.progress().reconnects()).isPositive();
+    assertThat(ingest.streams()).isEqualTo(e.progress().reconnects() + 1);
+  }
+
+  @Test
+  void aBrokenStreamIsReopenedAndEveryEventArrivesOnceInOrder() throws Exception {
+    // UNAVAILABLE, as an ingest answers when the pipeline restores a checkpoint: retry.
+    ingest.failWhen(
+        (n, request) ->
+            n == 3 ? Status.UNAVAILABLE.withDescription("ingest in-0 is restoring") : null);
+    EventGenerator gen = new EventGenerator("p10", 3, 10, 100);
+    Publisher publisher = new Publisher(channel, Publisher.Options.defaults("p10"));
+
+    PublishSummary summary = publisher.publish(gen.source(5_000));
+
+    assertThat(summary.ackedThrough()).isEqualTo(5_000);
+    assertThat(summary.reconnects()).isEqualTo(1);
+    assertThat(summary.resent()).isPositive();
+    assertThat(summary.toString()).contains("1 reconnects").contains("events resent");
+    List<Event> got = ingest.events();
+    assertThat(got).hasSize(5_000);
+    for (int i = 0; i < got.size(); i++) {
+      assertThat(got.get(i)).isEqualTo(gen.event(i + 1));
+    }
+    assertThat(publisher.progress().reconnects()).isEqualTo(1);
   }
 
   @Test
@@ -229,7 +283,41 @@ class PublisherTest {
   }
 
   @Test
+  void readingWaitsWhileMaxUnackedEventsAreUnacknowledged() throws Exception {
+    ingest.silent(); // takes every request, acks none
+    EventGenerator gen = new EventGenerator("p11", 1, 10, 100);
+    Publisher publisher =
+        new Publisher(
+            channel,
+            Publisher.Options.defaults("p11")
+                .withBatchSize(100)
+                .withMaxUnacked(1_000)
+                .withAckTimeout(Duration.ofSeconds(30)));
+    AtomicLong read = new AtomicLong();
+    EventSource source =
+        new EventSource() {
+          @Override
+          public Event next() {
+            long i = read.incrementAndGet();
+            return i <= 100_000 ? gen.event(i) : null;
+          }
+        };
+
+    Future<PublishSummary> result = sender.submit(() -> publisher.publish(source));
+
+    awaitCondition(() -> ingest.events().size() == 1_000);
+    // Ten batches of 100 are in the buffer, unacked; the eleventh waits for room.
+    assertThat(read.get()).isBetween(1_000L, 1_100L);
+    assertThat(result).isNotDone();
+    result.cancel(true); // interrupts the reader: the publisher aborts
+    assertThat(read.get()).isLessThanOrEqualTo(1_100L);
+  }
+
+  @Test
   void optionsRejectNonsense() {
+    assertThatThrownBy(() -> Publisher.Options.defaults("p").withMaxUnacked(10))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("batch size");
     assertThatThrownBy(() -> Publisher.Options.defaults("p").withBatchSize(0))
         .isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> Publisher.Options.defaults("p").withRate(-1))

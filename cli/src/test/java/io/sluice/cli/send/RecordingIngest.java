@@ -18,7 +18,7 @@ import java.util.function.BiFunction;
 
 /**
  * A real IngestService on a loopback Netty server, for tests: records every event it takes, checks
- * sequences as the real ingest does, acks after each request, and uses manual flow control: it asks
+ * sequences and drops repeats as the real ingest does (across streams), acks after each request, and uses manual flow control: it asks
  * for messages only while it holds permits, so a test can stop it reading and then count what it
  * asked for against what it got.
  *
@@ -37,6 +37,7 @@ final class RecordingIngest implements AutoCloseable {
   private long lastSequence;
   private long duplicates;
   private boolean clientHalfClosed;
+  private long streams;
   private ServerCallStreamObserver<PublishAck> call;
 
   /** Decides, per request (count from 1), whether to fail the stream instead of acking. */
@@ -45,8 +46,8 @@ final class RecordingIngest implements AutoCloseable {
   /** Whether to take requests without ever acking them or ending the stream. */
   private boolean silent;
 
-  /** Whether to end the stream, unacked, when the second request arrives. */
-  private boolean completeWithoutAck;
+  /** How many more streams to end, unacked, when their second request arrives. */
+  private int completeWithoutAck;
 
   private final Server server;
 
@@ -102,9 +103,24 @@ final class RecordingIngest implements AutoCloseable {
     }
   }
 
+  /** Ends every stream, unacked, at its second request. */
   void completeWithoutAck() {
     synchronized (lock) {
-      completeWithoutAck = true;
+      completeWithoutAck = Integer.MAX_VALUE;
+    }
+  }
+
+  /** Ends the next stream, unacked, at its second request; later streams are served normally. */
+  void completeWithoutAckOnce() {
+    synchronized (lock) {
+      completeWithoutAck = 1;
+    }
+  }
+
+  /** Publish streams opened so far. */
+  long streams() {
+    synchronized (lock) {
+      return streams;
     }
   }
 
@@ -160,10 +176,12 @@ final class RecordingIngest implements AutoCloseable {
       c.disableAutoRequest();
       synchronized (lock) {
         call = c;
+        streams++;
         requestLocked(1);
       }
       return new StreamObserver<>() {
         private boolean closed;
+        private long requestsOnStream;
 
         @Override
         public void onNext(PublishRequest request) {
@@ -172,8 +190,10 @@ final class RecordingIngest implements AutoCloseable {
               return;
             }
             received++;
-            if (completeWithoutAck && received > 1) {
+            requestsOnStream++;
+            if (completeWithoutAck > 0 && requestsOnStream > 1) {
               // Ends the stream cleanly while events are still unacked.
+              completeWithoutAck--;
               closed = true;
               c.onCompleted();
               return;
@@ -208,6 +228,9 @@ final class RecordingIngest implements AutoCloseable {
               seq++;
             }
             if (silent) {
+              if (autoRequest) {
+                requestLocked(1); // keeps taking, never acks
+              }
               return;
             }
             c.onNext(

@@ -125,11 +125,34 @@ class SendCommandTest {
       port = s.getLocalPort(); // free once closed: nothing listens there
     }
 
+    // UNAVAILABLE is retried now (an ingest may be restarting): --ack-timeout bounds the retries.
     CliRunner.Result r =
-        CliRunner.run("send", "--to", "127.0.0.1:" + port, "--generate", "10", "--quiet");
+        CliRunner.run(
+            "send", "--to", "127.0.0.1:" + port, "--generate", "10", "--quiet", "--ack-timeout", "1");
 
     assertThat(r.exitCode()).isEqualTo(1);
-    assertThat(r.err()).contains("UNAVAILABLE").contains("running and reachable");
+    assertThat(r.err())
+        .contains("UNAVAILABLE")
+        .contains("gave up after")
+        .contains("running and reachable")
+        .contains("reconnects");
+  }
+
+  @Test
+  void aBrokenStreamIsResentAndTheSummarySaysSo() {
+    ingest.failWhen(
+        (n, req) -> n == 2 ? Status.UNAVAILABLE.withDescription("restoring checkpoint 4") : null);
+
+    CliRunner.Result r =
+        CliRunner.run(
+            "send", "--to", ingest.target(), "--generate", "1000", "--batch", "100", "--quiet");
+
+    assertThat(r.exitCode()).as(r.err()).isZero();
+    assertThat(r.out())
+        .contains("sent 1000 events")
+        .contains("acked through 1000")
+        .contains("1 reconnects");
+    assertThat(ingest.events()).hasSize(1000);
   }
 
   @Test
@@ -149,6 +172,12 @@ class SendCommandTest {
             CliRunner.run("send", "--to", ingest.target(), "--generate", "1", "--batch", "0")
                 .exitCode())
         .isEqualTo(2);
+    CliRunner.Result small =
+        CliRunner.run(
+            "send", "--to", ingest.target(), "--generate", "1", "--batch", "10",
+            "--max-unacked", "5");
+    assertThat(small.exitCode()).isEqualTo(2);
+    assertThat(small.err()).contains("--max-unacked (5) must be at least --batch (10)");
     assertThat(ingest.received()).isZero();
   }
 }
