@@ -263,7 +263,8 @@ public final class StageProcess implements AutoCloseable {
       KeyGroupRange keyGroups, int parallelism) {}
 
   private Task build(Registered r, long epoch, RestoreSpec restore) {
-    StageConfig config = StageConfig.fromJson(options.stage(), r.getStageConfigJson(), Path.of(r.getBaseDir()));
+    StageConfig config = StageConfig.fromJson(options.stage(), r.getStageConfigJson(), Path.of(r.getBaseDir()))
+        .withCheckpointing(r.hasCheckpoints());
     StageFactory factory = factories().get(r.getStageType());
     if (factory == null) {
       throw new IllegalStateException("no stage type '" + r.getStageType() + "' on this process's classpath; known: "

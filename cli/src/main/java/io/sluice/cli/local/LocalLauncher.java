@@ -650,6 +650,41 @@ public final class LocalLauncher implements AutoCloseable {
     return alive;
   }
 
+  /**
+   * Starts the coordinator again after it died (or was {@link #kill killed}), on the port it had,
+   * so the stage processes, which keep running and reconnect, find it. Waits until it serves.
+   *
+   * @throws IllegalStateException while the coordinator is still alive
+   */
+  public void restartCoordinator() throws IOException, InterruptedException, TimeoutException {
+    int port;
+    synchronized (lock) {
+      LocalProcess old = processes.get(LocalProcess.COORDINATOR);
+      if (old != null && old.isAlive()) {
+        throw new IllegalStateException("the coordinator (pid " + old.pid() + ") is still running");
+      }
+      port = coordinatorPort;
+    }
+    Path portFile = logDir.resolve("coordinator.port");
+    Files.deleteIfExists(portFile);
+    List<String> args = coordinatorArgs(portFile);
+    // The same port as before: the stages reconnect to the address they were given.
+    args.set(args.indexOf("--port") + 1, Integer.toString(port));
+    int savepoint = args.indexOf("--from-savepoint");
+    if (savepoint >= 0) {
+      // A restarted coordinator resumes from the newest checkpoint, not from where the run began.
+      args.remove(savepoint + 1);
+      args.remove(savepoint);
+    }
+    LocalProcess coordinator = launch(LocalProcess.COORDINATOR, "", -1, coordinatorJvmOptions, args, null);
+    awaitPortFile(coordinator, portFile);
+    ManagedChannel channel;
+    synchronized (lock) {
+      channel = coordinatorChannel;
+    }
+    awaitServing(coordinator, channel);
+  }
+
   private static List<String> names(Collection<LocalProcess> ps) {
     return ps.stream().map(LocalProcess::instance).toList();
   }

@@ -98,6 +98,14 @@ public interface Operator<KIn, VIn, KOut, VOut> {
   default void checkpointComplete(long checkpointId) {}
 
   /**
+   * The runtime throws this operator away without finishing its input: the instance restores
+   * from a checkpoint (a new operator takes over from the checkpoint's state), or stops. Release
+   * files, connections and claims; do not commit or forward anything. Not called after {@link
+   * #close()}.
+   */
+  default void dispose() {}
+
+  /**
    * Called once after the last record of every input, before the end of the stream is passed
    * downstream: emit anything held back and release resources. Records forwarded here are
    * delivered.

@@ -24,6 +24,7 @@ public final class StageConfig {
   private final String stageName;
   private final ObjectNode settings;
   private final Path baseDir;
+  private boolean checkpointing;
 
   /**
    * @param stageName the stage's name
@@ -51,6 +52,21 @@ public final class StageConfig {
 
   public String stageName() {
     return stageName;
+  }
+
+  /**
+   * Whether the pipeline takes checkpoints: a sink that commits on checkpoints (two-phase commit)
+   * writes transactionally from its first line. False in the test kit unless set.
+   */
+  public boolean checkpointing() {
+    return checkpointing;
+  }
+
+  /** A copy that says whether the pipeline takes checkpoints. */
+  public StageConfig withCheckpointing(boolean on) {
+    StageConfig c = new StageConfig(stageName, settings, baseDir);
+    c.checkpointing = on;
+    return c;
   }
 
   /** The stage's {@code type:}. */

@@ -9,7 +9,10 @@ import com.google.common.hash.Hashing;
 import io.sluice.runtime.api.Operator;
 import io.sluice.runtime.api.OperatorContext;
 import io.sluice.runtime.api.Record;
+import io.sluice.runtime.api.StateRestore;
+import io.sluice.runtime.api.StateSnapshot;
 import io.sluice.runtime.api.TimeDomain;
+import io.sluice.stages.internal.StateBytes;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -27,12 +30,27 @@ import java.util.Map;
  * bucket are late. The timer is registered under an empty key: buckets are per instance, not per
  * key, so one timer per bucket is enough (a timer per key would cost more than the fingerprints).
  *
+ * <p>Checkpoints: the sets hold fingerprints of (key, value), which do not tell their key, so they
+ * cannot follow key groups; they are operator-wide state instead, one entry per open bucket (its
+ * start and length, then its fingerprints, 16 bytes each), plus one entry with the watermark. On
+ * restore every instance gets every old instance's entries and merges them per bucket. That is
+ * correct at any parallelism: an instance is only ever sent the keys it owns, so the fingerprints
+ * of other keys are never looked up, only held; the cost is memory, each instance holding the
+ * fingerprints of every old instance until their buckets expire. The bucket timers, registered
+ * under one key whose key group may now belong to another instance, are registered again here.
+ * Until the runtime's watermark (unknown after a restore) passes the restored one, expiry is
+ * judged by the restored one, so an event late before the restore stays late.
+ *
  * <p>Not thread-safe: the runtime calls it from its subtask's thread only.
  */
 public final class DedupOperator implements Operator<byte[], byte[], byte[], byte[]> {
   private static final HashFunction MURMUR3_128 = Hashing.murmur3_128();
   private static final ObjectMapper MAPPER = new ObjectMapper();
   private static final byte[] TIMER_KEY = new byte[0];
+  private static final int STATE_VERSION = 1;
+  // What an operator-wide entry holds (the byte after the version).
+  private static final int WATERMARK_ENTRY = 0;
+  private static final int BUCKET_ENTRY = 1;
 
   private final DedupBy by;
   private final long bucketMillis;
@@ -44,6 +62,9 @@ public final class DedupOperator implements Operator<byte[], byte[], byte[], byt
   private final byte[] digest = new byte[16];
   private final ByteBuffer digestView = ByteBuffer.wrap(digest).order(ByteOrder.LITTLE_ENDIAN);
   private OperatorContext<byte[], byte[]> context;
+  // The watermark restored from a checkpoint; expiry is judged by the greater of it and the
+  // runtime's, which starts unknown after a restore.
+  private long restoredWatermark = Long.MIN_VALUE;
 
   DedupOperator(DedupBy by, long bucketMillis, long latenessMillis) {
     this.by = by;
@@ -59,7 +80,7 @@ public final class DedupOperator implements Operator<byte[], byte[], byte[], byt
   @Override
   public void process(Record<byte[], byte[]> record) {
     long bucketStart = bucketStart(record.timestamp());
-    if (expiry(bucketStart) <= context.currentWatermark()) {
+    if (expiry(bucketStart) <= watermark()) {
       context.forward(DedupStageFactory.LATE, record);
       return;
     }
@@ -101,6 +122,71 @@ public final class DedupOperator implements Operator<byte[], byte[], byte[], byt
       lastBucketStart = Long.MIN_VALUE;
       lastBucket = null;
     }
+  }
+
+  /** Writes one entry with the watermark and one per open bucket (see the class comment). */
+  @Override
+  public void snapshotState(StateSnapshot<byte[]> snapshot) {
+    long watermark = watermark();
+    snapshot.putOperator(StateBytes.write(STATE_VERSION, out -> {
+      out.writeByte(WATERMARK_ENTRY);
+      out.writeLong(watermark);
+    }));
+    for (Map.Entry<Long, FingerprintSet> e : buckets.entrySet()) {
+      long start = e.getKey();
+      FingerprintSet set = e.getValue();
+      snapshot.putOperator(StateBytes.write(STATE_VERSION, out -> {
+        out.writeByte(BUCKET_ENTRY);
+        out.writeLong(start);
+        out.writeLong(bucketMillis);
+        set.writeTo(out);
+      }));
+    }
+  }
+
+  /**
+   * Merges every old instance's buckets, keeps the greatest old watermark (they are equal after
+   * aligned barriers), drops the buckets that watermark has expired, and registers a timer for
+   * each other bucket.
+   *
+   * @throws IllegalStateException when the checkpoint's buckets have another length than the
+   *     stage's {@code bucket} now
+   */
+  @Override
+  public void restoreState(StateRestore<byte[]> restore) {
+    String where = "dedup " + context.instanceId() + ": restoring checkpoint " + restore.checkpointId();
+    for (StateRestore.OperatorEntry e : restore.operatorEntries()) {
+      String what = where + " (state of instance " + e.instanceIndex() + ")";
+      StateBytes.read(e.value(), STATE_VERSION, what, (in, version) -> {
+        int kind = in.readUnsignedByte();
+        switch (kind) {
+          case WATERMARK_ENTRY -> restoredWatermark = Math.max(restoredWatermark, in.readLong());
+          case BUCKET_ENTRY -> {
+            long start = in.readLong();
+            long length = in.readLong();
+            if (length != bucketMillis) {
+              throw new IllegalStateException(what + ": its buckets are " + length + "ms long, the stage's bucket is "
+                  + bucketMillis + "ms now; restore with the bucket the checkpoint was taken with");
+            }
+            buckets.computeIfAbsent(start, s -> new FingerprintSet()).addAll(in);
+          }
+          default -> throw new IllegalStateException(what + ": unknown entry kind " + kind);
+        }
+        return null;
+      });
+    }
+    long watermark = watermark();
+    buckets.keySet().removeIf(start -> expiry(start) <= watermark);
+    for (long start : buckets.keySet()) {
+      // The runtime restored these timers only where TIMER_KEY's key group went; registering one
+      // that is back already does nothing.
+      context.<byte[]>timerService().registerEventTimeTimer(TIMER_KEY, expiry(start));
+    }
+  }
+
+  /** The watermark expiry is judged by: the runtime's, or the restored one while that is ahead. */
+  private long watermark() {
+    return Math.max(restoredWatermark, context.currentWatermark());
   }
 
   /** Buckets currently held. */

@@ -32,6 +32,8 @@ import java.util.List;
  * <p>State: per bucket, a {@link FingerprintSet} of murmur3_128 fingerprints (21 to 43 bytes per
  * distinct value), dropped by an event-time timer when the bucket expires. Keyed and stateful; keys
  * and payloads are raw bytes, so any payload passes with {@code by: id} or {@code by: key}.
+ * Checkpointed as operator-wide state: on a restore every instance takes every old instance's
+ * buckets, which costs memory after a rescale (see {@link DedupOperator}).
  *
  * <p>Stateless and thread-safe; each operator it makes is confined to its subtask's thread.
  */

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.runtime.api.Operator;
 import io.sluice.runtime.api.OperatorContext;
 import io.sluice.runtime.api.Record;
+import io.sluice.runtime.api.StateSnapshot;
 import java.io.IOException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -45,6 +46,13 @@ import java.util.function.LongSupplier;
  * call timeouts. No attempt starts once the event is {@code maxAge} old: a backoff that would end
  * later is cut to end then, and the event is dead-lettered; an attempt started before keeps its
  * full timeout. So an event is given up at most {@code maxAge + timeout} after it arrived.
+ *
+ * <p>Checkpoints: the stage keeps no state of its own beyond the held events, and {@link
+ * #hasPendingWork()} is true while any is held: waiting for a call slot, in a call, waiting out a
+ * backoff, or finished behind an earlier one. The runtime takes a snapshot only once it is false,
+ * so every event before the barrier has been emitted, dead-lettered or dropped by then, and {@link
+ * #snapshotState} writes nothing (it fails if called with events still held). A restore therefore
+ * needs nothing either: the events after the barrier come again, and are called again.
  *
  * <p>Threading: the runtime calls it on its subtask's thread; call completions and backoff ends
  * come back through {@link OperatorContext#executor()}, so all state is confined to that thread.
@@ -149,6 +157,22 @@ final class EnrichOperator implements Operator<byte[], byte[], byte[], JsonNode>
   @Override
   public boolean hasPendingWork() {
     return !held.isEmpty();
+  }
+
+  /**
+   * Writes nothing: the runtime snapshots only when {@link #hasPendingWork()} is false, so nothing
+   * is held (see the class comment).
+   *
+   * @throws IllegalStateException when events are still held, which the runtime's contract rules
+   *     out: their results would be neither in the snapshot nor before it
+   */
+  @Override
+  public void snapshotState(StateSnapshot<byte[]> snapshot) {
+    if (!held.isEmpty()) {
+      throw new IllegalStateException("enrich " + context.instanceId() + ": checkpoint " + snapshot.checkpointId()
+          + " was taken with " + held.size() + " events still held (" + callsInFlight + " calls in flight); the"
+          + " runtime must wait for hasPendingWork() to be false before snapshotState");
+    }
   }
 
   @Override

@@ -1,21 +1,14 @@
 package io.sluice.stages.sink;
 
 import io.sluice.runtime.api.ConfigException;
-import io.sluice.runtime.api.OperatorContext;
 import io.sluice.runtime.api.Serdes;
 import io.sluice.runtime.api.StageConfig;
 import io.sluice.runtime.api.StageDefinition;
 import io.sluice.runtime.api.StageFactory;
-import java.io.BufferedWriter;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * {@code type: file-sink}: writes every event it receives as one JSON line ({@link
@@ -39,17 +32,17 @@ import java.util.concurrent.ConcurrentHashMap;
  * files apart, so the second to open a file in the same process fails rather than interleaving
  * lines.
  *
- * <p>Delivery is at least once for now: lines written after the last checkpoint are written again
- * after a recovery (a transactional, two-phase-commit sink is a later step).
+ * <p>Checkpoints: with them on, the sink commits in two phases and the target holds each line
+ * exactly once, committed when its checkpoint completes (and at the end of the input); the lines
+ * before the first barrier are the exception. See {@code FileSinkOperator} for the protocol, the
+ * files it keeps beside the target ({@code .<name>.commit}, {@code .<name>.pending-<n>}) and the
+ * limitation.
  *
  * <p>Stateless and thread-safe; each operator it makes is confined to its subtask's thread.
  */
 public final class FileSinkStageFactory implements StageFactory {
   /** The spec's {@code type:} value. */
   public static final String TYPE = "file-sink";
-
-  // Files open in this process, so two operators never write one file (see the class comment).
-  private static final Set<Path> OPEN = ConcurrentHashMap.newKeySet();
 
   @Override
   public String type() {
@@ -80,7 +73,7 @@ public final class FileSinkStageFactory implements StageFactory {
         Serdes.bytes(),
         Serdes.bytes(),
         Serdes.bytes(),
-        () -> new JsonLinesSinkOperator(flush, context -> open(path, append, context)));
+        () -> new FileSinkOperator(path, append, flush, config.checkpointing()));
   }
 
   /**
@@ -99,67 +92,5 @@ public final class FileSinkStageFactory implements StageFactory {
     // dot > 0: a leading dot (".events") marks a hidden file, not an extension.
     String replica = dot > 0 ? name.substring(0, dot) + "-" + index + name.substring(dot) : name + "-" + index;
     return path.resolveSibling(replica);
-  }
-
-  private static LineTarget open(Path path, boolean append, OperatorContext<?, ?> context) throws IOException {
-    Path file = replicaPath(path, context.instanceIndex()).toAbsolutePath().normalize();
-    if (!OPEN.add(file)) {
-      throw new IllegalStateException(
-          "file-sink " + context.instanceId() + ": " + file + " is already being written by another operator"
-              + " in this process (two subtasks of one instance?); give each stage its own path");
-    }
-    try {
-      Path parent = file.getParent();
-      if (parent != null) {
-        Files.createDirectories(parent);
-      }
-      BufferedWriter writer =
-          Files.newBufferedWriter(
-              file,
-              StandardCharsets.UTF_8,
-              StandardOpenOption.CREATE,
-              StandardOpenOption.WRITE,
-              append ? StandardOpenOption.APPEND : StandardOpenOption.TRUNCATE_EXISTING);
-      return new FileTarget(file, writer);
-    } catch (IOException | RuntimeException e) {
-      OPEN.remove(file);
-      throw e;
-    }
-  }
-
-  /** One open file; releases its claim on close. */
-  private static final class FileTarget implements LineTarget {
-    private final Path file;
-    private final BufferedWriter writer;
-
-    FileTarget(Path file, BufferedWriter writer) {
-      this.file = file;
-      this.writer = writer;
-    }
-
-    @Override
-    public void writeLine(String line) throws IOException {
-      writer.write(line);
-      writer.write('\n');
-    }
-
-    @Override
-    public void flush() throws IOException {
-      writer.flush();
-    }
-
-    @Override
-    public void close() throws IOException {
-      try {
-        writer.close();
-      } finally {
-        OPEN.remove(file);
-      }
-    }
-
-    @Override
-    public String toString() {
-      return file.toString();
-    }
   }
 }

@@ -9,7 +9,13 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.LongNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.runtime.api.AggregateFunction;
+import io.sluice.runtime.api.Serde;
+import io.sluice.runtime.api.SerdeException;
 import io.sluice.runtime.api.StageConfig;
+import io.sluice.stages.internal.StateBytes;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.util.HashSet;
@@ -37,6 +43,12 @@ import java.util.Set;
  * <p>A field that is missing, or (for sum, min, max, avg) not a number, makes {@code add} throw
  * {@link IllegalArgumentException} naming the path, before the accumulator is touched; {@link
  * WindowOperator} then dead-letters the event and leaves the window unchanged.
+ *
+ * <p>Checkpoints: every aggregate's {@link AggregateFunction#accumulatorSerde()} is a compact
+ * binary form with a leading format version: a count is a {@code long}; sum and avg the exact
+ * integer part, the double part, whether it is still exact, and the number of values; min and max
+ * the value with its JSON number type; distinct its values, each with its JSON types. A restored
+ * accumulator gives the results, and takes further values, exactly as the original would.
  *
  * <p>The functions are immutable and thread-safe; their accumulators are mutable and, like all
  * window state, confined to the operator's thread.
@@ -116,6 +128,59 @@ public final class Aggregates {
     @Override
     public String name() {
       return "count";
+    }
+
+    @Override
+    public Serde<Counter> accumulatorSerde() {
+      return COUNTER_SERDE;
+    }
+  }
+
+  private static final Serde<Counter> COUNTER_SERDE =
+      new AccumulatorSerde<>("count") {
+        @Override
+        void write(DataOutputStream out, Counter acc) throws IOException {
+          out.writeLong(acc.n);
+        }
+
+        @Override
+        Counter read(DataInputStream in) throws IOException {
+          Counter acc = new Counter();
+          acc.n = in.readLong();
+          return acc;
+        }
+      };
+
+  // ---------------------------------------------------------------- checkpoints
+
+  /**
+   * An accumulator serde framed by {@link StateBytes}: a format version, then the fields. Malformed
+   * bytes fail with a {@link SerdeException} naming the aggregate.
+   */
+  private abstract static class AccumulatorSerde<A> implements Serde<A> {
+    private static final int VERSION = 1;
+    private final String aggregate;
+
+    AccumulatorSerde(String aggregate) {
+      this.aggregate = aggregate;
+    }
+
+    abstract void write(DataOutputStream out, A acc) throws IOException;
+
+    abstract A read(DataInputStream in) throws IOException;
+
+    @Override
+    public final byte[] serialize(A acc) {
+      return StateBytes.write(VERSION, out -> write(out, acc));
+    }
+
+    @Override
+    public final A deserialize(byte[] bytes) {
+      try {
+        return StateBytes.read(bytes, VERSION, "the " + aggregate + " accumulator", (in, version) -> read(in));
+      } catch (IllegalStateException e) {
+        throw new SerdeException(e.getMessage(), e);
+      }
     }
   }
 
@@ -229,7 +294,33 @@ public final class Aggregates {
       a.merge(b);
       return a;
     }
+
+    @Override
+    public Serde<Total> accumulatorSerde() {
+      return TOTAL_SERDE;
+    }
   }
+
+  private static final Serde<Total> TOTAL_SERDE =
+      new AccumulatorSerde<>("sum/avg") {
+        @Override
+        void write(DataOutputStream out, Total acc) throws IOException {
+          out.writeLong(acc.integral);
+          out.writeDouble(acc.fractional);
+          out.writeBoolean(acc.exact);
+          out.writeLong(acc.count);
+        }
+
+        @Override
+        Total read(DataInputStream in) throws IOException {
+          Total acc = new Total();
+          acc.integral = in.readLong();
+          acc.fractional = in.readDouble();
+          acc.exact = in.readBoolean();
+          acc.count = in.readLong();
+          return acc;
+        }
+      };
 
   private static final class Sum extends OverTotal<JsonNode> {
     Sum(Field field) {
@@ -314,7 +405,30 @@ public final class Aggregates {
     public String name() {
       return field.aggregate;
     }
+
+    @Override
+    public Serde<Best> accumulatorSerde() {
+      return BEST_SERDE;
+    }
   }
+
+  private static final Serde<Best> BEST_SERDE =
+      new AccumulatorSerde<>("min/max") {
+        @Override
+        void write(DataOutputStream out, Best acc) throws IOException {
+          out.writeBoolean(acc.value != null);
+          if (acc.value != null) {
+            JsonValueCodec.write(out, acc.value);
+          }
+        }
+
+        @Override
+        Best read(DataInputStream in) throws IOException {
+          Best acc = new Best();
+          acc.value = in.readBoolean() ? JsonValueCodec.read(in) : null;
+          return acc;
+        }
+      };
 
   /** Compares two JSON numbers by value. */
   static int compareNumbers(JsonNode a, JsonNode b) {
@@ -367,7 +481,35 @@ public final class Aggregates {
     public String name() {
       return "distinct";
     }
+
+    @Override
+    public Serde<Set<JsonNode>> accumulatorSerde() {
+      return DISTINCT_SERDE;
+    }
   }
+
+  // The values are canonical already (see canonical()); their types are kept, so a restored value
+  // equals the canonical form of the same value arriving later.
+  private static final Serde<Set<JsonNode>> DISTINCT_SERDE =
+      new AccumulatorSerde<>("distinct") {
+        @Override
+        void write(DataOutputStream out, Set<JsonNode> acc) throws IOException {
+          out.writeInt(acc.size());
+          for (JsonNode v : acc) {
+            JsonValueCodec.write(out, v);
+          }
+        }
+
+        @Override
+        Set<JsonNode> read(DataInputStream in) throws IOException {
+          int n = JsonValueCodec.readCount(in);
+          Set<JsonNode> acc = new HashSet<>(Math.max(16, Math.min(n, 1 << 20) * 4 / 3 + 1));
+          for (int i = 0; i < n; i++) {
+            acc.add(JsonValueCodec.read(in));
+          }
+          return acc;
+        }
+      };
 
   /**
    * A form of a JSON value in which values that JSON deems equal are {@code equals}: Jackson tells

@@ -14,9 +14,15 @@ import io.sluice.runtime.api.OperatorContext;
 import io.sluice.runtime.api.OutputTag;
 import io.sluice.runtime.api.Record;
 import io.sluice.runtime.api.Serde;
+import io.sluice.runtime.api.SerdeException;
 import io.sluice.runtime.api.Serdes;
+import io.sluice.runtime.api.StateRestore;
+import io.sluice.runtime.api.StateSnapshot;
 import io.sluice.runtime.api.TimeDomain;
 import io.sluice.runtime.api.TimerService;
+import io.sluice.stages.internal.StateBytes;
+import java.io.DataInputStream;
+import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -70,8 +76,17 @@ import java.util.Set;
  *     List.of(late));
  * }</pre>
  *
- * <p>Threading: like every operator, confined to its subtask's thread. State lives in memory: it is
- * not yet part of checkpoints (see the stage's README).
+ * <p>Checkpoints ({@link #snapshotState}): each key's state is one keyed entry, so it follows the
+ * key's key group when the stage is rescaled: its live windows (bounds, accumulator through the
+ * aggregate's {@link AggregateFunction#accumulatorSerde()}, the number of firings that result ids
+ * count on from, the early-firing counters and flags), its early-firing timer's time, and the
+ * session bookkeeping that keeps ids unique (the retired sessions' frontier and firings). Timers
+ * are the runtime's to store. One operator-wide entry holds the watermark the operator had: after
+ * a restore the runtime's watermark starts unknown, and until it passes that one again the
+ * operator judges lateness by the restored watermark, so an event late before the restore is late
+ * after it too (and cannot bring back a window that was already dropped, with its ids).
+ *
+ * <p>Threading: like every operator, confined to its subtask's thread.
  *
  * @param <V> the input value type the aggregate reads ({@code byte[]} for a count, which never
  *     looks at the payload; a {@link JsonNode} for field aggregates)
@@ -116,6 +131,9 @@ public final class WindowOperator<V> implements Operator<String, V, String, Json
   private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
   private static final ObjectMapper MAPPER = new ObjectMapper();
   private static final long NO_TIMER = Long.MIN_VALUE;
+  // Format versions of the checkpointed entries (see snapshotState).
+  private static final int KEY_STATE_VERSION = 1;
+  private static final int OPERATOR_STATE_VERSION = 1;
 
   private final WindowAssigner assigner;
   private final AggregateFunction<V, Object, Object> aggregate;
@@ -133,6 +151,9 @@ public final class WindowOperator<V> implements Operator<String, V, String, Json
   private TimerService<String> timers;
   private String idPrefix;
   private String reasonPrefix;
+  // The watermark restored from a checkpoint; lateness is judged by the greater of it and the
+  // runtime's, which starts unknown after a restore.
+  private long restoredWatermark = Long.MIN_VALUE;
 
   /**
    * @param assigner which windows an event belongs to
@@ -215,7 +236,7 @@ public final class WindowOperator<V> implements Operator<String, V, String, Json
               + ") within the range of epoch milliseconds");
       return;
     }
-    long watermark = context.currentWatermark();
+    long watermark = watermark();
     if (merging) {
       processSession(record, watermark);
     } else {
@@ -462,6 +483,115 @@ public final class WindowOperator<V> implements Operator<String, V, String, Json
       }
     }
     keys.clear();
+  }
+
+  // ---------------------------------------------------------------- checkpoints
+
+  /**
+   * Writes one keyed entry per key (see the class comment) and one operator-wide entry with the
+   * watermark. Key entry, format 1: early timer (long), retired frontier (long), retired firings
+   * (int), window count (int), then per window: start, end (long), firings (int), events since
+   * the last firing (long), flags (byte: 1 changed, 2 past its end), accumulator length (int) and
+   * bytes.
+   *
+   * @throws IllegalStateException when the aggregate's serde cannot write an accumulator
+   */
+  @Override
+  public void snapshotState(StateSnapshot<String> snapshot) {
+    Serde<Object> serde = aggregate.accumulatorSerde();
+    for (Map.Entry<String, KeyWindows> e : keys.entrySet()) {
+      snapshot.putKeyed(e.getKey(), encode(e.getKey(), e.getValue(), serde, snapshot.checkpointId()));
+    }
+    long watermark = watermark();
+    snapshot.putOperator(StateBytes.write(OPERATOR_STATE_VERSION, out -> out.writeLong(watermark)));
+  }
+
+  /**
+   * Takes back the keys of the key groups this instance owns, and the watermark: the greatest of
+   * the old instances' (they are equal after aligned barriers, which every instance passes with
+   * the same watermarks; the greatest never lets an event that was late somewhere re-open a
+   * window).
+   */
+  @Override
+  public void restoreState(StateRestore<String> restore) {
+    String where = "window " + context.instanceId() + ": restoring checkpoint " + restore.checkpointId();
+    for (StateRestore.OperatorEntry e : restore.operatorEntries()) {
+      long w = StateBytes.read(e.value(), OPERATOR_STATE_VERSION, where + " (watermark of instance "
+          + e.instanceIndex() + ")", (in, version) -> in.readLong());
+      restoredWatermark = Math.max(restoredWatermark, w);
+    }
+    Serde<Object> serde = aggregate.accumulatorSerde();
+    restore.forEachKeyed((key, bytes) -> keys.put(key, decode(key, bytes, serde, where)));
+  }
+
+  /** The watermark lateness is judged by: the runtime's, or the restored one while that is ahead. */
+  private long watermark() {
+    return Math.max(restoredWatermark, context.currentWatermark());
+  }
+
+  private byte[] encode(String key, KeyWindows windows, Serde<Object> serde, long checkpointId) {
+    return StateBytes.write(KEY_STATE_VERSION, out -> {
+      out.writeLong(windows.earlyTimer);
+      out.writeLong(windows.frontier);
+      out.writeInt(windows.retiredFirings);
+      out.writeInt(windows.list.size());
+      for (Window w : windows.list) {
+        out.writeLong(w.start);
+        out.writeLong(w.end);
+        out.writeInt(w.firings);
+        out.writeLong(w.sinceFiring);
+        out.writeByte((w.changed ? 1 : 0) | (w.pastEnd ? 2 : 0));
+        byte[] acc;
+        try {
+          acc = serde.serialize(w.accumulator);
+        } catch (RuntimeException e) {
+          throw new IllegalStateException("window " + context.instanceId() + ", checkpoint " + checkpointId
+              + ": cannot write the accumulator of key '" + key + "', window [" + w.start + ", " + w.end + "): "
+              + e.getMessage(), e);
+        }
+        out.writeInt(acc.length);
+        out.write(acc);
+      }
+    });
+  }
+
+  private KeyWindows decode(String key, byte[] bytes, Serde<Object> serde, String where) {
+    String what = where + ", key '" + key + "'";
+    return StateBytes.read(bytes, KEY_STATE_VERSION, what, (in, version) -> {
+      KeyWindows windows = new KeyWindows();
+      windows.earlyTimer = in.readLong();
+      windows.frontier = in.readLong();
+      windows.retiredFirings = in.readInt();
+      int n = in.readInt();
+      for (int i = 0; i < n; i++) {
+        long start = in.readLong();
+        long end = in.readLong();
+        int firings = in.readInt();
+        long sinceFiring = in.readLong();
+        int flags = in.readUnsignedByte();
+        Window w = new Window(start, end, readAccumulator(in, serde, what));
+        w.firings = firings;
+        w.sinceFiring = sinceFiring;
+        w.changed = (flags & 1) != 0;
+        w.pastEnd = (flags & 2) != 0;
+        windows.list.add(w); // written in the list's order: sorted by start for sessions
+      }
+      return windows;
+    });
+  }
+
+  private static Object readAccumulator(DataInputStream in, Serde<Object> serde, String what) throws IOException {
+    int length = in.readInt();
+    if (length < 0) {
+      throw new IllegalStateException(what + ": an accumulator of negative length " + length + "; the state is corrupt");
+    }
+    byte[] acc = new byte[length];
+    in.readFully(acc);
+    try {
+      return serde.deserialize(acc);
+    } catch (SerdeException e) {
+      throw new IllegalStateException(what + ": cannot read an accumulator: " + e.getMessage(), e);
+    }
   }
 
   // ---------------------------------------------------------------- output

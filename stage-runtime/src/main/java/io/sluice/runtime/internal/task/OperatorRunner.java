@@ -310,6 +310,17 @@ public final class OperatorRunner<KIn, VIn, KOut, VOut> implements OperatorConte
     }
   }
 
+  /** Throws the operator away without closing it (a restore or a stop); see Operator#dispose. */
+  public void dispose() {
+    if (raw == null) {
+      try {
+        operator.dispose();
+      } catch (RuntimeException e) {
+        LOG.log(java.util.logging.Level.WARNING, instanceId + ": dispose failed", e);
+      }
+    }
+  }
+
   /** Calls the operator's close; what it forwards there is delivered. */
   public void close() {
     if (raw != null) {

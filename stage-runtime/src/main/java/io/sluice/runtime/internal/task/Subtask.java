@@ -300,6 +300,7 @@ public final class Subtask implements Runnable {
     long mark = mailbox.nanoTime();
     while (true) {
       if (stopRequested) {
+        runner.dispose();
         setState(SubtaskState.STOPPED, stopReason);
         return;
       }
