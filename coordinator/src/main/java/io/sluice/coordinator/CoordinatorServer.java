@@ -4,28 +4,33 @@ import io.grpc.Server;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
-import io.sluice.coordinator.admin.AdminServiceImpl;
-import io.sluice.coordinator.admin.StatusReporter;
 import io.sluice.coordinator.control.ControlServiceImpl;
 import io.sluice.coordinator.lifecycle.PipelineLifecycle;
 import io.sluice.coordinator.lifecycle.PipelineState;
-import io.sluice.coordinator.liveness.LivenessMonitor;
-import io.sluice.coordinator.registry.InstanceRegistry;
-import io.sluice.coordinator.routing.RouteComputer;
+import io.sluice.coordinator.recovery.SavepointCheck;
+import io.sluice.coordinator.spec.CheckpointSpec;
 import io.sluice.coordinator.spec.PipelineSpec;
 import io.sluice.proto.v1.AdminServiceGrpc;
+import io.sluice.proto.v1.CheckpointMetadata;
 import io.sluice.proto.v1.ControlServiceGrpc;
+import io.sluice.runtime.checkpoint.CheckpointStore;
+import io.sluice.runtime.checkpoint.DirectoryCheckpointStore;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
  * A running coordinator: a gRPC server (Netty) with {@code ControlService}, {@code AdminService}
- * and the standard gRPC health service, plus the liveness check on a scheduler.
+ * and the standard gRPC health service, plus, on one scheduler thread (the coordinator thread),
+ * the liveness check and, when the spec has {@code checkpoints:}, the checkpoint trigger,
+ * timeouts and restores (see {@link Coordinator}).
  *
  * <pre>{@code
  * PipelineSpec spec = SpecLoader.load(Path.of("clicks.yaml"));
@@ -64,52 +69,142 @@ public final class CoordinatorServer implements AutoCloseable {
   }
 
   /**
-   * Starts a coordinator for the pipeline.
+   * Starts a coordinator for the pipeline, afresh.
    *
    * @param spec a validated spec ({@link io.sluice.coordinator.spec.SpecLoader})
    * @param bindHost the address to listen on, e.g. "0.0.0.0" or "127.0.0.1"
    * @param port the port; usually {@code spec.coordinatorPort()}, 0 for any free one
-   * @throws IOException when the port cannot be bound
+   * @throws IOException when the port cannot be bound, or the checkpoint store cannot be opened
    */
   public static CoordinatorServer start(PipelineSpec spec, String bindHost, int port)
       throws IOException {
-    InstanceRegistry registry = new InstanceRegistry(spec, System::nanoTime);
-    RouteComputer routes = new RouteComputer(spec, registry);
-    PipelineLifecycle lifecycle = new PipelineLifecycle(registry);
-    ControlServiceImpl control = new ControlServiceImpl(registry, routes, lifecycle);
-    AdminServiceImpl admin =
-        new AdminServiceImpl(registry, new StatusReporter(registry, lifecycle), control);
-    HealthStatusManager health = new HealthStatusManager();
+    return start(spec, bindHost, port, null);
+  }
 
-    Server server = NettyServerBuilder.forAddress(new InetSocketAddress(bindHost, port))
-        .addService(control)
-        .addService(admin)
-        .addService(health.getHealthService())
-        // Instances heartbeat on the control stream; let them keep idle connections open too.
-        .permitKeepAliveTime(10, TimeUnit.SECONDS)
-        .permitKeepAliveWithoutCalls(true)
-        .build()
-        .start();
+  /**
+   * Starts a coordinator for the pipeline, optionally from a savepoint: once every instance has
+   * registered, each restores its stage's state from the savepoint (at the spec's replicas,
+   * which may differ from the savepoint's: keyed state follows its key groups), then routes flow.
+   *
+   * @param fromSavepoint a savepoint folder ({@code <dir>/<pipeline>/savepoint-<n>}); null for a
+   *     fresh start
+   * @throws IllegalArgumentException when the spec has no {@code checkpoints:} section but a
+   *     savepoint is given, or the savepoint does not fit the spec (another maxParallelism, state
+   *     of a stage the spec lacks): refused before anything starts
+   * @throws IOException when the savepoint cannot be read or fails its checks, the checkpoint
+   *     store cannot be opened, or the port cannot be bound
+   */
+  public static CoordinatorServer start(
+      PipelineSpec spec, String bindHost, int port, Path fromSavepoint) throws IOException {
+    return start(spec, bindHost, port, fromSavepoint, CoordinatorServer::openStore,
+        CoordinatorServer::readSavepoint);
+  }
+
+  /** Opens the store of {@code <dir>/<pipeline>}. */
+  @FunctionalInterface
+  interface StoreOpener {
+    CheckpointStore open(Path pipelineDir) throws IOException;
+  }
+
+  /** Reads and verifies a savepoint's metadata. */
+  @FunctionalInterface
+  interface SavepointReader {
+    CheckpointMetadata read(Path savepointDir) throws IOException;
+  }
+
+  /** {@link #start(PipelineSpec, String, int, Path)} with the store and savepoint reading given. */
+  static CoordinatorServer start(
+      PipelineSpec spec,
+      String bindHost,
+      int port,
+      Path fromSavepoint,
+      StoreOpener stores,
+      SavepointReader savepoints)
+      throws IOException {
+    Optional<CheckpointMetadata> savepoint = Optional.empty();
+    if (fromSavepoint != null) {
+      Path dir = fromSavepoint.toAbsolutePath().normalize();
+      if (spec.checkpoints().isEmpty()) {
+        throw new IllegalArgumentException("pipeline '" + spec.name() + "' has no 'checkpoints:'"
+            + " section; add one (e.g. checkpoints: {interval: 10s}) to start from savepoint "
+            + dir);
+      }
+      savepoint = Optional.of(savepoints.read(dir));
+      SavepointCheck.check(spec, savepoint.get(), dir);
+    }
+    Optional<CheckpointStore> store = Optional.empty();
+    if (spec.checkpoints().isPresent()) {
+      store = Optional.of(stores.open(spec.checkpoints().get().storageDir(spec.name())));
+    }
+
+    ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "sluice-coordinator");
+      t.setDaemon(true);
+      return t;
+    });
+    Coordinator coordinator;
+    Server server;
+    HealthStatusManager health = new HealthStatusManager();
+    try {
+      coordinator = Coordinator.wire(
+          spec, System::nanoTime, Clock.systemUTC(), scheduler, store, savepoint);
+      server = NettyServerBuilder.forAddress(new InetSocketAddress(bindHost, port))
+          .addService(coordinator.control())
+          .addService(coordinator.admin())
+          .addService(health.getHealthService())
+          // Instances heartbeat on the control stream; let them keep idle connections open too.
+          .permitKeepAliveTime(10, TimeUnit.SECONDS)
+          .permitKeepAliveWithoutCalls(true)
+          .build()
+          .start();
+    } catch (IOException | RuntimeException e) {
+      scheduler.shutdownNow();
+      throw e;
+    }
     for (String service : List.of(
         "", ControlServiceGrpc.SERVICE_NAME, AdminServiceGrpc.SERVICE_NAME)) {
       health.setStatus(service, ServingStatus.SERVING);
     }
 
-    ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "sluice-coordinator-liveness");
-      t.setDaemon(true);
-      return t;
-    });
-    LivenessMonitor liveness =
-        new LivenessMonitor(registry, spec.heartbeat().timeout(), control::instancesDied);
     // Check at the heartbeat interval: a death is seen at most one interval after the timeout.
-    liveness.schedule(scheduler, spec.heartbeat().interval());
+    coordinator.liveness().schedule(scheduler, spec.heartbeat().interval());
+    coordinator.startCheckpoints();
 
     LOG.log(System.Logger.Level.INFO, "coordinator of pipeline '" + spec.name() + "' listening on "
         + bindHost + ":" + server.getPort() + " (" + spec.stages().size() + " stages, heartbeat "
         + spec.heartbeat().interval().toMillis() + " ms, timeout "
-        + spec.heartbeat().timeout().toMillis() + " ms)");
-    return new CoordinatorServer(spec, server, health, scheduler, lifecycle, control);
+        + spec.heartbeat().timeout().toMillis() + " ms, "
+        + spec.checkpoints().map(c -> describe(c, spec.name())).orElse("no checkpoints")
+        + savepoint.map(s -> ", starting from savepoint " + s.getCheckpointId() + " at "
+            + fromSavepoint.toAbsolutePath().normalize()).orElse("")
+        + ")");
+    return new CoordinatorServer(
+        spec, server, health, scheduler, coordinator.lifecycle(), coordinator.control());
+  }
+
+  /**
+   * The checkpoint store of one pipeline, rooted at {@code <dir>/<pipeline>}: the one place the
+   * coordinator makes one.
+   */
+  static CheckpointStore openStore(Path pipelineDir) throws IOException {
+    return new DirectoryCheckpointStore(pipelineDir);
+  }
+
+  /**
+   * Reads and verifies the metadata of the savepoint in {@code savepointDir}: the one place the
+   * coordinator reads a savepoint. Its state handles must be resolvable by the instances, whose
+   * stores are rooted at {@code <dir>/<pipeline>}.
+   */
+  static CheckpointMetadata readSavepoint(Path savepointDir) throws IOException {
+    // The handles' uris are relative to the savepoint's parent; instances read them from there.
+    return DirectoryCheckpointStore.readSavepoint(savepointDir).toBuilder()
+        .setStateRoot(savepointDir.toAbsolutePath().normalize().getParent().toString())
+        .build();
+  }
+
+  private static String describe(CheckpointSpec checkpoints, String pipeline) {
+    return "checkpoints every " + checkpoints.interval().toMillis() + " ms, "
+        + checkpoints.mode().specName() + ", to " + checkpoints.storageDir(pipeline);
   }
 
   /** The port the server listens on (the bound one when started with port 0). */

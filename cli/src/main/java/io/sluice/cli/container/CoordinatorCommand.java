@@ -62,6 +62,13 @@ public final class CoordinatorCommand implements Callable<Integer> {
   Path portFile;
 
   @Option(
+      names = "--from-savepoint",
+      paramLabel = "DIR",
+      description = "Start the pipeline from this savepoint folder (savepoint-<n>); stages may have"
+          + " other replicas than when it was taken.")
+  Path fromSavepoint;
+
+  @Option(
       names = "--exit-with-parent",
       hidden = true,
       description = "Exit when the process with this pid ends.")
@@ -88,8 +95,15 @@ public final class CoordinatorCommand implements Callable<Integer> {
     int listenPort = port != null ? port : pipeline.coordinatorPort();
     CoordinatorServer server;
     try {
-      server = CoordinatorServer.start(pipeline, bind, listenPort);
+      server = CoordinatorServer.start(pipeline, bind, listenPort, fromSavepoint);
+    } catch (IllegalArgumentException e) {
+      err.println("sluice coordinator: cannot start from savepoint " + fromSavepoint + ": " + e.getMessage());
+      return ExitCodes.USAGE;
     } catch (IOException e) {
+      if (fromSavepoint != null && !(e instanceof java.net.BindException)) {
+        err.println("sluice coordinator: cannot read savepoint " + fromSavepoint + ": " + e.getMessage());
+        return ExitCodes.USAGE;
+      }
       err.println(
           "sluice coordinator: cannot listen on "
               + bind

@@ -3,15 +3,14 @@ package io.sluice.coordinator.admin;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
+import io.sluice.coordinator.checkpoint.CheckpointCoordinator;
+import io.sluice.coordinator.checkpoint.CheckpointFailedException;
 import io.sluice.coordinator.control.ControlServiceImpl;
-import java.util.List;
 import io.sluice.coordinator.registry.InstanceRegistry;
 import io.sluice.coordinator.registry.InstanceSnapshot;
 import io.sluice.proto.v1.AdminServiceGrpc;
 import io.sluice.proto.v1.CheckpointInfo;
 import io.sluice.proto.v1.DrainRequest;
-import io.sluice.proto.v1.SetMaxRateRequest;
-import io.sluice.proto.v1.SetMaxRateResponse;
 import io.sluice.proto.v1.DrainResponse;
 import io.sluice.proto.v1.GetStatusRequest;
 import io.sluice.proto.v1.GetTopologyRequest;
@@ -20,14 +19,21 @@ import io.sluice.proto.v1.ListCheckpointsResponse;
 import io.sluice.proto.v1.PipelineStatus;
 import io.sluice.proto.v1.ScaleRequest;
 import io.sluice.proto.v1.ScaleResponse;
+import io.sluice.proto.v1.SetMaxRateRequest;
+import io.sluice.proto.v1.SetMaxRateResponse;
 import io.sluice.proto.v1.Topology;
 import io.sluice.proto.v1.TriggerSavepointRequest;
 import io.sluice.runtime.api.StageFactory;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletionException;
 
 /**
- * {@code AdminService}: status, topology, scaling and draining of the running pipeline.
+ * {@code AdminService}: status, topology, checkpoints, savepoints, scaling and draining of the
+ * running pipeline.
  *
  * <p>Thread-safe: every call reads registry snapshots or goes through thread-safe collaborators.
+ * {@code TriggerSavepoint} answers from the coordinator thread once the savepoint is stored.
  */
 public final class AdminServiceImpl extends AdminServiceGrpc.AdminServiceImplBase {
   private static final System.Logger LOG = System.getLogger(AdminServiceImpl.class.getName());
@@ -35,12 +41,24 @@ public final class AdminServiceImpl extends AdminServiceGrpc.AdminServiceImplBas
   private final InstanceRegistry registry;
   private final StatusReporter reporter;
   private final ControlServiceImpl control;
+  private final Optional<CheckpointCoordinator> checkpoints;
 
+  /** The admin service of a pipeline without checkpoints. */
   public AdminServiceImpl(
       InstanceRegistry registry, StatusReporter reporter, ControlServiceImpl control) {
+    this(registry, reporter, control, Optional.empty());
+  }
+
+  /** @param checkpoints lists checkpoints and takes savepoints; empty without checkpoints */
+  public AdminServiceImpl(
+      InstanceRegistry registry,
+      StatusReporter reporter,
+      ControlServiceImpl control,
+      Optional<CheckpointCoordinator> checkpoints) {
     this.registry = registry;
     this.reporter = reporter;
     this.control = control;
+    this.checkpoints = checkpoints;
   }
 
   @Override
@@ -55,18 +73,64 @@ public final class AdminServiceImpl extends AdminServiceGrpc.AdminServiceImplBas
     response.onCompleted();
   }
 
-  // Checkpoints and savepoints come with the checkpoint coordinator, a later issue; until then
-  // both calls say so rather than pretend.
+  /**
+   * Every completed checkpoint the store keeps, and this run's savepoints, aborted checkpoints
+   * and the one in flight, oldest first. FAILED_PRECONDITION without checkpoints.
+   */
   @Override
   public void listCheckpoints(
       ListCheckpointsRequest request, StreamObserver<ListCheckpointsResponse> response) {
-    response.onError(checkpointsNotImplemented());
+    if (checkpoints.isEmpty()) {
+      response.onError(checkpointsNotConfigured());
+      return;
+    }
+    ListCheckpointsResponse.Builder list = ListCheckpointsResponse.newBuilder();
+    checkpoints.get().list().forEach(stats -> list.addCheckpoints(CheckpointInfos.of(stats)));
+    response.onNext(list.build());
+    response.onCompleted();
   }
 
+  /**
+   * Takes a savepoint and answers once it is stored, with state "completed". FAILED_PRECONDITION
+   * without checkpoints or while the pipeline is not running; ABORTED when the savepoint was
+   * aborted (try again); UNIMPLEMENTED for a target other than the checkpoint store.
+   */
   @Override
   public void triggerSavepoint(
       TriggerSavepointRequest request, StreamObserver<CheckpointInfo> response) {
-    response.onError(checkpointsNotImplemented());
+    if (checkpoints.isEmpty()) {
+      response.onError(checkpointsNotConfigured());
+      return;
+    }
+    CheckpointCoordinator coordinator = checkpoints.get();
+    if (!request.getTarget().isEmpty()) {
+      response.onError(Status.UNIMPLEMENTED
+          .withDescription("savepoints are kept in the checkpoint store, as "
+              + coordinator.storageDir().resolve("savepoint-<n>") + "; another target is not"
+              + " supported yet: leave the target empty and copy the folder")
+          .asRuntimeException());
+      return;
+    }
+    coordinator.triggerSavepoint().whenComplete((meta, error) -> {
+      if (error == null) {
+        response.onNext(CheckpointInfos.of(coordinator.stats(meta)));
+        response.onCompleted();
+        return;
+      }
+      Throwable cause = error instanceof CompletionException && error.getCause() != null
+          ? error.getCause()
+          : error;
+      Status status;
+      if (cause instanceof IllegalStateException) {
+        status = Status.FAILED_PRECONDITION.withDescription(
+            cause.getMessage() + "; take the savepoint once the pipeline is running");
+      } else if (cause instanceof CheckpointFailedException) {
+        status = Status.ABORTED.withDescription(cause.getMessage() + "; try again");
+      } else {
+        status = Status.INTERNAL.withDescription("the savepoint failed: " + cause).withCause(cause);
+      }
+      response.onError(status.asRuntimeException());
+    });
   }
 
   /**
@@ -134,10 +198,11 @@ public final class AdminServiceImpl extends AdminServiceGrpc.AdminServiceImplBas
     response.onCompleted();
   }
 
-  private static StatusRuntimeException checkpointsNotImplemented() {
+  private StatusRuntimeException checkpointsNotConfigured() {
     return Status.FAILED_PRECONDITION
-        .withDescription("checkpoints are not implemented yet in this coordinator; there is"
-            + " nothing to list or trigger")
+        .withDescription("pipeline '" + registry.spec().name() + "' does not checkpoint: add a"
+            + " 'checkpoints:' section (e.g. checkpoints: {interval: 10s}) to its spec and"
+            + " restart it")
         .asRuntimeException();
   }
 }

@@ -1,5 +1,6 @@
 package io.sluice.coordinator.admin;
 
+import io.sluice.coordinator.checkpoint.CheckpointCoordinator;
 import io.sluice.coordinator.lifecycle.PipelineLifecycle;
 import io.sluice.coordinator.registry.InstanceRegistry;
 import io.sluice.coordinator.registry.InstanceSnapshot;
@@ -18,20 +19,34 @@ import io.sluice.proto.v1.TopologyEdge;
 import io.sluice.proto.v1.TopologyStage;
 import io.sluice.runtime.partition.KeyGroups;
 import java.util.List;
+import java.util.Optional;
 
 /**
- * Builds {@link PipelineStatus} and {@link Topology} from the registry. Thread-safe: it only
- * reads snapshots.
+ * Builds {@link PipelineStatus} and {@link Topology} from the registry (and, with checkpoints,
+ * the checkpoint coordinator's last finished checkpoint). Thread-safe: it only reads snapshots.
  */
 public final class StatusReporter {
   private final PipelineSpec spec;
   private final InstanceRegistry registry;
   private final PipelineLifecycle lifecycle;
+  private final Optional<CheckpointCoordinator> checkpoints;
 
   public StatusReporter(InstanceRegistry registry, PipelineLifecycle lifecycle) {
+    this(registry, lifecycle, Optional.empty());
+  }
+
+  /**
+   * @param checkpoints fills {@code last_checkpoint}: the newest checkpoint of this run that
+   *     completed or aborted
+   */
+  public StatusReporter(
+      InstanceRegistry registry,
+      PipelineLifecycle lifecycle,
+      Optional<CheckpointCoordinator> checkpoints) {
     this.spec = registry.spec();
     this.registry = registry;
     this.lifecycle = lifecycle;
+    this.checkpoints = checkpoints;
   }
 
   public PipelineStatus status() {
@@ -42,6 +57,8 @@ public final class StatusReporter {
         .setState(lifecycle.state().wireName())
         .setGlobalWatermark(GlobalWatermark.of(all))
         .setHeartbeatTimeoutMillis(spec.heartbeat().timeout().toMillis());
+    checkpoints.flatMap(CheckpointCoordinator::lastFinished)
+        .ifPresent(last -> status.setLastCheckpoint(CheckpointInfos.of(last)));
     for (StageSpec stage : spec.stages()) {
       int desired = registry.desiredParallelism(stage.name());
       StageStatus.Builder s = StageStatus.newBuilder()

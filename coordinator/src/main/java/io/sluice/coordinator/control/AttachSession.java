@@ -58,13 +58,33 @@ final class AttachSession implements StreamObserver<StageReport> {
           out.instanceId(), out.session(), report.getMetrics());
       case WATERMARK -> service.watermarkReported(out, report.getWatermark());
       case STATE -> service.stateReported(out, report.getState());
-      // Checkpoint acks and declines are the checkpoint coordinator's, which a later issue adds;
-      // until then they still prove the instance is alive.
-      case CHECKPOINT_ACK, CHECKPOINT_DECLINE ->
-          service.registry().heartbeat(out.instanceId(), out.session());
+      // Checkpoint and restore reports also prove the instance alive; those of a replaced
+      // session (whose heartbeat the registry refuses) are dropped.
+      case CHECKPOINT_ACK -> {
+        if (heardFromCurrentSession()) {
+          service.listener().checkpointAcknowledged(
+              out.instanceId(), out.session(), report.getCheckpointAck());
+        }
+      }
+      case CHECKPOINT_DECLINE -> {
+        if (heardFromCurrentSession()) {
+          service.listener().checkpointDeclined(
+              out.instanceId(), out.session(), report.getCheckpointDecline());
+        }
+      }
+      case RESTORED -> {
+        if (heardFromCurrentSession()) {
+          service.listener().restoreDone(out.instanceId(), out.session(), report.getRestored());
+        }
+      }
       // A report kind newer than this coordinator: ignore it, as proto3 intends.
       case KIND_NOT_SET -> { }
     }
+  }
+
+  /** Records the report as a heartbeat; false when this stream's session was replaced. */
+  private boolean heardFromCurrentSession() {
+    return service.registry().heartbeat(out.instanceId(), out.session());
   }
 
   @Override

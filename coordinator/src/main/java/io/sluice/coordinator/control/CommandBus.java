@@ -11,18 +11,21 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The open control streams by instance id, and the pushing of route updates to them.
+ * The open control streams by instance id: commands to one instance, and the pushing of route
+ * updates to every instance whose routes changed. The checkpoint and recovery coordinators send
+ * their commands through it.
  *
- * <p>Thread-safe: the map is concurrent and each stream serializes its own writes.
+ * <p>Thread-safe: the map is concurrent and each stream serializes its own writes. Nothing
+ * blocks: gRPC queues what is written.
  */
-final class CommandBus {
+public final class CommandBus {
   private static final System.Logger LOG = System.getLogger(CommandBus.class.getName());
 
   private final InstanceRegistry registry;
   private final RouteComputer routes;
   private final Map<String, OutboundStream> streams = new ConcurrentHashMap<>();
 
-  CommandBus(InstanceRegistry registry, RouteComputer routes) {
+  public CommandBus(InstanceRegistry registry, RouteComputer routes) {
     this.registry = registry;
     this.routes = routes;
   }
@@ -42,7 +45,7 @@ final class CommandBus {
   }
 
   /** Sends a command to an instance's current stream; false if it has none open. */
-  boolean send(String instanceId, Command command) {
+  public boolean send(String instanceId, Command command) {
     OutboundStream stream = streams.get(instanceId);
     return stream != null && stream.send(command);
   }
@@ -59,11 +62,12 @@ final class CommandBus {
   }
 
   /**
-   * Issues new routes to every instance whose routes changed and sends them.
+   * Issues new routes to every instance whose routes changed and sends them, whether or not
+   * routes are held: callers that may run during a restore go through their {@link RouteGate}.
    *
    * @param cause what changed, for the log ("buys-1 registered")
    */
-  void pushRouteChanges(String cause) {
+  public void pushRouteChanges(String cause) {
     Map<String, RouteUpdate> changed = routes.issueChanged();
     if (changed.isEmpty()) {
       return;
@@ -81,6 +85,10 @@ final class CommandBus {
     }
     if (!sent.isEmpty()) {
       String versions = minVersion == maxVersion ? "v" + minVersion : "v" + minVersion + "..v" + maxVersion;
+      long epoch = changed.values().iterator().next().getEpoch();
+      if (epoch > 0) {
+        versions += " (epoch " + epoch + ")";
+      }
       LOG.log(System.Logger.Level.INFO, "pushed routes " + versions + " to " + sent.size()
           + " instance(s) " + sent + " after " + cause);
     }

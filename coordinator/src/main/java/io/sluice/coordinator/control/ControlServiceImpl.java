@@ -7,8 +7,11 @@ import io.sluice.coordinator.lifecycle.PipelineLifecycle;
 import io.sluice.coordinator.registry.InstanceRegistry;
 import io.sluice.coordinator.registry.InstanceSnapshot;
 import io.sluice.coordinator.routing.RouteComputer;
+import io.sluice.coordinator.spec.CheckpointSpec;
 import io.sluice.coordinator.spec.PipelineSpec;
 import io.sluice.coordinator.spec.StageSpec;
+import io.sluice.proto.v1.CheckpointMode;
+import io.sluice.proto.v1.CheckpointSettings;
 import io.sluice.proto.v1.Command;
 import io.sluice.proto.v1.SetMaxRate;
 import io.sluice.proto.v1.ControlServiceGrpc;
@@ -24,6 +27,7 @@ import io.sluice.runtime.partition.KeyGroups;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 
 /**
  * {@code ControlService}: one {@code Attach} stream per stage instance.
@@ -37,6 +41,11 @@ import java.util.Locale;
  * watermark, or an instance registers, finishes or dies), every live source instance gets {@code
  * AlignWatermarks} with it; a source instance also gets the current value when it registers.
  *
+ * <p>Checkpoints (when the spec has {@code checkpoints:}): {@code Registered} carries the
+ * {@code CheckpointSettings}; every route push goes through the {@link RouteGate}, which holds
+ * routes while a restore runs (a registering instance then gets its {@code Restore} instead);
+ * checkpoint acks, declines, restore answers and deaths go to the {@link ControlListener}.
+ *
  * <p>Thread-safe: stream callbacks come from gRPC, one at a time per stream; the public methods
  * may be called from any thread. Writes to one stream are serialized by that stream, and route
  * updates reach each instance in version order (an older update that loses the race is dropped).
@@ -49,15 +58,38 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
   private final RouteComputer routes;
   private final PipelineLifecycle lifecycle;
   private final CommandBus bus;
+  private final RouteGate gate;
+  private final ControlListener listener;
+  private final Optional<CheckpointSettings> checkpointSettings;
   private final SourceAligner aligner;
 
+  /** The control plane of a pipeline without checkpoints: routes are never held. */
   public ControlServiceImpl(
       InstanceRegistry registry, RouteComputer routes, PipelineLifecycle lifecycle) {
+    this(registry, routes, lifecycle, new CommandBus(registry, routes), RouteGate.OPEN,
+        ControlListener.NONE);
+  }
+
+  /**
+   * @param bus where commands go; shared with the checkpoint and recovery coordinators
+   * @param gate holds routes during restores ({@link RouteGate#OPEN} without checkpoints)
+   * @param listener hears checkpoint reports, restore answers and deaths
+   */
+  public ControlServiceImpl(
+      InstanceRegistry registry,
+      RouteComputer routes,
+      PipelineLifecycle lifecycle,
+      CommandBus bus,
+      RouteGate gate,
+      ControlListener listener) {
     this.spec = registry.spec();
     this.registry = registry;
     this.routes = routes;
     this.lifecycle = lifecycle;
-    this.bus = new CommandBus(registry, routes);
+    this.bus = bus;
+    this.gate = gate;
+    this.listener = listener;
+    this.checkpointSettings = spec.checkpoints().map(c -> settings(c, spec.name()));
     this.aligner = new SourceAligner(registry, bus);
     // Registrations, state changes and deaths (from any thread) can move the slowest source.
     registry.addListener(aligner::refresh);
@@ -75,7 +107,7 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
    * @param cause what changed, for the log
    */
   public void pushRouteChanges(String cause) {
-    bus.pushRouteChanges(cause);
+    gate.ifOpen(() -> bus.pushRouteChanges(cause));
   }
 
   /**
@@ -138,8 +170,10 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
           "the coordinator declared " + instance.instanceId() + " dead (" + reason + "); restart"
               + " the instance so it registers again"));
     }
+    // The listener first: a restore it starts holds the routes this push would send.
+    listener.instancesDied(died);
     List<String> ids = died.stream().map(InstanceSnapshot::instanceId).toList();
-    bus.pushRouteChanges(String.join(", ", ids) + " died");
+    pushRouteChanges(String.join(", ", ids) + " died");
   }
 
   /** Ends every control stream; instances should reconnect to the next coordinator. */
@@ -151,6 +185,10 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
 
   InstanceRegistry registry() {
     return registry;
+  }
+
+  ControlListener listener() {
+    return listener;
   }
 
   /** Registers the instance and sends Registered and its routes; null if it was refused. */
@@ -175,15 +213,17 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
     // Attach before issuing: an update issued by another thread from now on either reaches this
     // stream or is older than the one issued below, which then wins.
     bus.attach(out);
-    RouteUpdate update = routes.issue(instance);
-    bus.sendRoutes(out, update);
+    gate.admit(instance, request.getEpoch(), () -> {
+      RouteUpdate update = routes.issue(instance);
+      bus.sendRoutes(out, update);
+    });
     if (aligner.isSource(stage.name())) {
       aligner.attached(out);
     }
     if (lifecycle.draining() && stage.role() == StageFactory.Role.SOURCE) {
       out.send(drain("the pipeline is draining"));
     }
-    bus.pushRouteChanges(instance.instanceId() + " registered");
+    pushRouteChanges(instance.instanceId() + " registered");
     return out;
   }
 
@@ -201,7 +241,7 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
           change.getState().name().replace("INSTANCE_STATE_", "").toLowerCase(Locale.ROOT);
       LOG.log(System.Logger.Level.INFO, out.instanceId() + " is " + state
           + (change.getReason().isEmpty() ? "" : " (" + change.getReason() + ")"));
-      bus.pushRouteChanges(out.instanceId() + " reported " + state);
+      pushRouteChanges(out.instanceId() + " reported " + state);
     }
   }
 
@@ -210,7 +250,10 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
     bus.detach(out);
     if (registry.markDead(out.instanceId(), out.session(), reason)) {
       LOG.log(System.Logger.Level.WARNING, out.instanceId() + " is dead: " + reason);
-      bus.pushRouteChanges(out.instanceId() + " died");
+      registry.instance(out.instanceId())
+          .filter(i -> i.session() == out.session())
+          .ifPresent(i -> listener.instancesDied(List.of(i)));
+      pushRouteChanges(out.instanceId() + " died");
     }
   }
 
@@ -218,7 +261,7 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
     KeyGroupRange keyGroups = instance.index() < parallelism
         ? KeyGroups.rangeFor(instance.index(), parallelism, spec.maxParallelism())
         : KeyGroupRange.getDefaultInstance();
-    return Registered.newBuilder()
+    Registered.Builder registered = Registered.newBuilder()
         .setPipeline(spec.name())
         .setInstanceId(instance.instanceId())
         .setIndex(instance.index())
@@ -229,6 +272,18 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
         .setKeyGroups(keyGroups)
         .setBaseDir(spec.baseDir().toString())
         .setParallelism(parallelism)
+        .setEpoch(routes.epoch());
+    checkpointSettings.ifPresent(registered::setCheckpoints);
+    return registered.build();
+  }
+
+  private static CheckpointSettings settings(CheckpointSpec checkpoints, String pipeline) {
+    return CheckpointSettings.newBuilder()
+        .setStorageDir(checkpoints.storageDir(pipeline).toString())
+        .setMode(switch (checkpoints.mode()) {
+          case EXACTLY_ONCE -> CheckpointMode.CHECKPOINT_MODE_EXACTLY_ONCE;
+          case AT_LEAST_ONCE -> CheckpointMode.CHECKPOINT_MODE_AT_LEAST_ONCE;
+        })
         .build();
   }
 

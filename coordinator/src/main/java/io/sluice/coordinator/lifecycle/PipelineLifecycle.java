@@ -16,9 +16,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * Derives the {@link PipelineState} from the registry (and whether a drain was asked for), and
  * lets callers wait for the pipeline to finish.
  *
- * <p>Precedence: finished (every stage has instances and all of them finished), then degraded
- * (an instance is dead), then draining, then starting (a stage has fewer running instances than
- * it wants), then running.
+ * <p>Precedence: finished (every stage has instances and all of them finished), then restoring
+ * (the recovery coordinator holds routes while instances restore; a dead instance during a
+ * restore is what the restore is about), then degraded (an instance is dead), then draining, then
+ * starting (a stage has fewer running instances than it wants), then running.
  *
  * <p>Thread-safe; {@link #awaitFinished} blocks the caller, nothing else does.
  */
@@ -30,6 +31,7 @@ public final class PipelineLifecycle {
 
   private final InstanceRegistry registry;
   private final AtomicBoolean draining = new AtomicBoolean();
+  private final AtomicBoolean restoring = new AtomicBoolean();
   private final CompletableFuture<Void> finished = new CompletableFuture<>();
 
   /** Watches {@code registry} for the moment the pipeline finishes. */
@@ -49,11 +51,19 @@ public final class PipelineLifecycle {
     return draining.get();
   }
 
+  /** Set by the recovery coordinator while a restore holds the routes. */
+  public void setRestoring(boolean restoring) {
+    this.restoring.set(restoring);
+  }
+
   /** The state now. */
   public PipelineState state() {
     List<InstanceSnapshot> instances = registry.instances();
     if (finished.isDone() || allFinished(instances)) {
       return PipelineState.FINISHED;
+    }
+    if (restoring.get()) {
+      return PipelineState.RESTORING;
     }
     if (instances.stream().anyMatch(i -> i.state() == InstanceState.INSTANCE_STATE_DEAD)) {
       return PipelineState.DEGRADED;

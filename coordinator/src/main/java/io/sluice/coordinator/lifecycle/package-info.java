@@ -1,2 +1,4 @@
-/** The life of the pipeline as a whole: starting, running, degraded, draining, finished. */
+/**
+ * The life of the pipeline as a whole: starting, running, degraded, restoring, draining, finished.
+ */
 package io.sluice.coordinator.lifecycle;

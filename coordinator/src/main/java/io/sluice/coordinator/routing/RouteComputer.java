@@ -19,6 +19,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.LongSupplier;
 
 /**
  * Computes the {@link RouteUpdate} of each instance from the spec and the registry, stamps it
@@ -30,6 +31,10 @@ import java.util.Set;
  * partner's events, have nowhere else to go; the sender holds back until it recovers) and is
  * dropped from round-robin and broadcast edges so the flow goes on. Finished targets are dropped.
  *
+ * <p>Every update carries the current restore epoch ({@code RouteUpdate.epoch}; 0 when
+ * checkpoints are off). A new epoch changes every instance's routes, so the next {@link
+ * #issueChanged} gives every live instance an update.
+ *
  * <p>Thread-safe: computing and stamping happen under one lock, so a higher version is always
  * computed from a registry state at least as new as a lower one.
  */
@@ -38,6 +43,7 @@ public final class RouteComputer {
 
   private final PipelineSpec spec;
   private final InstanceRegistry registry;
+  private final LongSupplier epoch;
   private final Object lock = new Object();
 
   @GuardedBy("lock")
@@ -47,9 +53,24 @@ public final class RouteComputer {
   @GuardedBy("lock")
   private final Map<String, Issued> issued = new HashMap<>();
 
+  /** The current restore epoch (0 without checkpoints); what a registering instance starts at. */
+  public long epoch() {
+    return epoch.getAsLong();
+  }
+
+  /** Routes without epochs (checkpoints off): every update has epoch 0. */
   public RouteComputer(PipelineSpec spec, InstanceRegistry registry) {
+    this(spec, registry, () -> 0);
+  }
+
+  /**
+   * @param epoch the current restore epoch, read for every update; called under this class's
+   *     lock, so it must neither block nor take a lock (a volatile read)
+   */
+  public RouteComputer(PipelineSpec spec, InstanceRegistry registry, LongSupplier epoch) {
     this.spec = spec;
     this.registry = registry;
+    this.epoch = epoch;
   }
 
   /** The routes an instance should have now, with version 0 (not issued). */
@@ -58,6 +79,7 @@ public final class RouteComputer {
         .orElseThrow(() -> new IllegalArgumentException("no stage '" + stage + "'"));
     int parallelism = registry.desiredParallelism(stage);
     RouteUpdate.Builder update = RouteUpdate.newBuilder()
+        .setEpoch(epoch.getAsLong())
         .setParallelism(parallelism)
         .setKeyGroups(keyGroups(index, parallelism));
     for (Edge edge : spec.edgesFrom(stage)) {

@@ -18,9 +18,11 @@ import java.util.Optional;
  *
  * <p>Top-level keys: {@code pipeline} (required), {@code coordinator: {port}} (default 7000),
  * {@code maxParallelism} (default 128), {@code heartbeat: {interval, timeout}} (default 1s, 5s),
- * {@code checkpoints: {interval, dir}} (optional), {@code stages} (required, non-empty). Stage
- * keys read here: {@code name}, {@code type}, {@code replicas} (default 1), {@code port} (default
- * 0 = any), {@code from}; every other key belongs to the stage type.
+ * {@code checkpoints: {interval, dir, timeout, keep, mode}} (optional; {@code interval} required
+ * when given; defaults {@code .sluice/checkpoints}, 60s, 3, exactly-once; see {@link
+ * CheckpointSpec}), {@code stages} (required, non-empty). Stage keys read here: {@code name},
+ * {@code type}, {@code replicas} (default 1), {@code port} (default 0 = any), {@code from}; every
+ * other key belongs to the stage type.
  *
  * <p>Thread-safe: each call works on its own state.
  */

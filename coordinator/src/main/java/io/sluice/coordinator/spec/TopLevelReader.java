@@ -18,6 +18,7 @@ import java.util.Set;
 final class TopLevelReader {
   static final List<String> KEYS =
       List.of("pipeline", "coordinator", "maxParallelism", "heartbeat", "checkpoints", "stages");
+  static final List<String> CHECKPOINT_KEYS = List.of("interval", "dir", "timeout", "keep", "mode");
   /** The largest key-group space (Flink's limit too). */
   static final int MAX_MAX_PARALLELISM = 32_768;
 
@@ -98,9 +99,15 @@ final class TopLevelReader {
         || !isMapping(checkpoints, "checkpoints", "{interval: 10s, dir: .sluice/checkpoints}")) {
       return Optional.empty();
     }
-    checkKeys(checkpoints, "checkpoints.", Set.of("interval", "dir"), List.of("interval", "dir"));
-    Duration interval =
-        duration(checkpoints.get("interval"), "checkpoints.interval", CheckpointSpec.DEFAULT_INTERVAL);
+    checkKeys(checkpoints, "checkpoints.", Set.copyOf(CHECKPOINT_KEYS), CHECKPOINT_KEYS);
+    JsonNode intervalNode = checkpoints.get("interval");
+    Duration interval = Duration.ofSeconds(10); // only stands in while the problem is reported
+    if (intervalNode == null || intervalNode.isNull()) {
+      problems.add("", line("checkpoints"), "'checkpoints' needs 'interval', how often a"
+          + " checkpoint is taken (e.g. {interval: 10s})");
+    } else {
+      interval = duration(intervalNode, "checkpoints.interval", interval);
+    }
     String dir = CheckpointSpec.DEFAULT_DIR;
     JsonNode dirNode = checkpoints.get("dir");
     if (dirNode != null && !dirNode.isNull()) {
@@ -110,7 +117,28 @@ final class TopLevelReader {
         problems.add("", line("checkpoints.dir"), "'checkpoints.dir' must be a path, got: " + dirNode);
       }
     }
-    return Optional.of(new CheckpointSpec(interval, baseDir.resolve(dir).normalize()));
+    Duration timeout = duration(
+        checkpoints.get("timeout"), "checkpoints.timeout", CheckpointSpec.DEFAULT_TIMEOUT);
+    int keep = intValue(
+        checkpoints.get("keep"), "checkpoints.keep", CheckpointSpec.DEFAULT_KEEP, 1,
+        Integer.MAX_VALUE);
+    CheckpointSpec.Mode mode = checkpointMode(checkpoints.get("mode"));
+    return Optional.of(new CheckpointSpec(
+        interval, baseDir.resolve(dir).normalize(), timeout, keep, mode));
+  }
+
+  private CheckpointSpec.Mode checkpointMode(JsonNode node) {
+    if (node == null || node.isNull()) {
+      return CheckpointSpec.Mode.EXACTLY_ONCE;
+    }
+    for (CheckpointSpec.Mode mode : CheckpointSpec.Mode.values()) {
+      if (node.isTextual() && node.asText().equals(mode.specName())) {
+        return mode;
+      }
+    }
+    problems.add("", line("checkpoints.mode"), "'checkpoints.mode' must be exactly-once or"
+        + " at-least-once, got: " + node);
+    return CheckpointSpec.Mode.EXACTLY_ONCE;
   }
 
   private boolean isMapping(JsonNode node, String key, String example) {

@@ -183,12 +183,13 @@ class AdminServiceImplTest {
   }
 
   @Test
-  void checkpointCallsSayTheyAreNotImplementedYet() {
+  void checkpointCallsSayThePipelineDoesNotCheckpoint() {
     assertThatThrownBy(() -> coordinator.admin.listCheckpoints(
         ListCheckpointsRequest.getDefaultInstance()))
         .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
           assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.FAILED_PRECONDITION);
-          assertThat(e.getStatus().getDescription()).contains("not implemented yet");
+          assertThat(e.getStatus().getDescription())
+              .contains("pipeline 'clicks' does not checkpoint: add a 'checkpoints:' section");
         });
     assertThat(code(() -> coordinator.admin.triggerSavepoint(
         TriggerSavepointRequest.getDefaultInstance())))

@@ -233,6 +233,28 @@ class ControlServiceImplTest {
   }
 
   @Test
+  void withoutCheckpointsThereAreNoEpochsNoSettingsAndNoRestores() throws Exception {
+    InstanceClient in = coordinator.attach();
+    // Even an instance that says it ran at an epoch just gets routes (epoch 0).
+    in.register("in", 0, 3);
+    Registered registered = in.next().getRegistered();
+    assertThat(registered.hasCheckpoints()).isFalse();
+    assertThat(in.nextRoutes().getEpoch()).isZero();
+    assertThat(in.nextAlignment()).isEqualTo(Long.MIN_VALUE);
+    in.reportState(InstanceState.INSTANCE_STATE_RUNNING, "serving");
+    InstanceClient b0 = serving("buys", 0);
+    b0.pending();
+    in.pending();
+
+    b0.cancel();
+    List<Command> sent = in.pending();
+    assertThat(sent).noneMatch(Command::hasRestore);
+    assertThat(sent).filteredOn(Command::hasRoutes).isNotEmpty()
+        .allMatch(c -> c.getRoutes().getEpoch() == 0);
+    assertThat(coordinator.status().getState()).isEqualTo("degraded");
+  }
+
+  @Test
   void firstReportMustBeRegister() throws Exception {
     InstanceClient client = coordinator.attach();
     client.heartbeat();

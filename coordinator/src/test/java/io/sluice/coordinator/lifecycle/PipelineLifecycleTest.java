@@ -84,4 +84,16 @@ class PipelineLifecycleTest {
     set(in, InstanceState.INSTANCE_STATE_FINISHED);
     assertThat(lifecycle.state()).isNotEqualTo(PipelineState.FINISHED);
   }
+
+  @Test
+  void restoringWinsOverDegradedAndStartingButNotOverFinished() {
+    InstanceSnapshot in = register("in", 0);
+    registry.markDead(in.instanceId(), in.session(), "crashed");
+    assertThat(lifecycle.state()).isEqualTo(PipelineState.DEGRADED);
+    lifecycle.setRestoring(true);
+    assertThat(lifecycle.state()).isEqualTo(PipelineState.RESTORING);
+    assertThat(lifecycle.state().wireName()).isEqualTo("restoring");
+    lifecycle.setRestoring(false);
+    assertThat(lifecycle.state()).isEqualTo(PipelineState.DEGRADED);
+  }
 }

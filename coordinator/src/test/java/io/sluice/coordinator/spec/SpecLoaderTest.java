@@ -403,6 +403,70 @@ class SpecLoaderTest {
   }
 
   @Test
+  void checkpointsTakeDefaultsForAllButTheInterval() throws SpecException {
+    PipelineSpec spec = parse("""
+        pipeline: clicks
+        checkpoints: {interval: 5s}
+        stages: [{name: in, type: ingest}]
+        """);
+    CheckpointSpec checkpoints = spec.checkpoints().orElseThrow();
+    assertThat(checkpoints).isEqualTo(new CheckpointSpec(Duration.ofSeconds(5),
+        BASE.resolve(".sluice/checkpoints"), Duration.ofSeconds(60), 3,
+        CheckpointSpec.Mode.EXACTLY_ONCE));
+    assertThat(checkpoints.storageDir("clicks"))
+        .isEqualTo(Path.of("/srv/pipelines/.sluice/checkpoints/clicks"));
+  }
+
+  @Test
+  void checkpointsReadEveryKey() throws SpecException {
+    PipelineSpec spec = parse("""
+        pipeline: clicks
+        checkpoints:
+          interval: 2s
+          dir: /data/ckpt
+          timeout: 30s
+          keep: 5
+          mode: at-least-once
+        stages: [{name: in, type: ingest}]
+        """);
+    assertThat(spec.checkpoints()).contains(new CheckpointSpec(Duration.ofSeconds(2),
+        Path.of("/data/ckpt"), Duration.ofSeconds(30), 5, CheckpointSpec.Mode.AT_LEAST_ONCE));
+  }
+
+  @Test
+  void checkpointProblemsNameTheKeyAndTheLine() {
+    assertThat(problems("""
+        pipeline: clicks
+        checkpoints:
+          dir: ckpt
+          keep: 0
+          mode: exactly_once
+          timeout: soon
+          every: 5s
+        stages: [{name: in, type: ingest}]
+        """)).containsExactly(
+        new Problem("", 2, "'checkpoints' needs 'interval', how often a checkpoint is taken"
+            + " (e.g. {interval: 10s})"),
+        new Problem("", 4,
+            "'checkpoints.keep' must be a whole number from 1 to 2147483647, got: 0"),
+        new Problem("", 5, "'checkpoints.mode' must be exactly-once or at-least-once, got:"
+            + " \"exactly_once\""),
+        new Problem("", 6, "'checkpoints.timeout' is not a duration (use e.g. 500ms, 2s, 1m, 1h):"
+            + " \"soon\""),
+        new Problem("", 7, "unknown key 'checkpoints.every' (known keys here: interval, dir,"
+            + " timeout, keep, mode)"));
+  }
+
+  @Test
+  void checkpointIntervalMustBeADuration() {
+    assertThat(message("""
+        pipeline: clicks
+        checkpoints: {interval: 0s}
+        stages: [{name: in, type: ingest}]
+        """)).startsWith("clicks.yaml:2: 'checkpoints.interval' must be longer than 0");
+  }
+
+  @Test
   void heartbeatTimeoutMustExceedInterval() {
     assertThat(problems("""
         pipeline: p

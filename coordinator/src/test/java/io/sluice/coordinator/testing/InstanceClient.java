@@ -6,6 +6,8 @@ import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
+import io.sluice.proto.v1.CheckpointAck;
+import io.sluice.proto.v1.CheckpointDecline;
 import io.sluice.proto.v1.Command;
 import io.sluice.proto.v1.ControlServiceGrpc;
 import io.sluice.proto.v1.Endpoint;
@@ -13,6 +15,7 @@ import io.sluice.proto.v1.Heartbeat;
 import io.sluice.proto.v1.InstanceState;
 import io.sluice.proto.v1.Register;
 import io.sluice.proto.v1.Registered;
+import io.sluice.proto.v1.RestoreDone;
 import io.sluice.proto.v1.RouteUpdate;
 import io.sluice.proto.v1.StageReport;
 import io.sluice.proto.v1.StateChange;
@@ -61,12 +64,39 @@ public final class InstanceClient implements ClientResponseObserver<StageReport,
   }
 
   public void register(String stage, int index) {
+    register(stage, index, 0);
+  }
+
+  /** Registers as an instance that ran at {@code epoch} (0: a fresh process). */
+  public void register(String stage, int index, long epoch) {
     send(StageReport.newBuilder().setRegister(Register.newBuilder()
         .setStage(stage)
         .setRequestedIndex(index)
         .setEndpoint(Endpoint.newBuilder().setHost("127.0.0.1").setPort(7100 + index))
         .setRuntime("java")
-        .setPid(4242))
+        .setPid(4242)
+        .setEpoch(epoch))
+        .build());
+  }
+
+  public void ack(CheckpointAck ack) {
+    send(StageReport.newBuilder().setCheckpointAck(ack).build());
+  }
+
+  public void decline(long checkpointId, String reason) {
+    send(StageReport.newBuilder()
+        .setCheckpointDecline(
+            CheckpointDecline.newBuilder().setCheckpointId(checkpointId).setReason(reason))
+        .build());
+  }
+
+  /** Answers a Restore; an empty error is success. */
+  public void restoreDone(long epoch, long checkpointId, String error) {
+    send(StageReport.newBuilder()
+        .setRestored(RestoreDone.newBuilder()
+            .setEpoch(epoch)
+            .setCheckpointId(checkpointId)
+            .setError(error))
         .build());
   }
 
@@ -112,6 +142,11 @@ public final class InstanceClient implements ClientResponseObserver<StageReport,
     Command command = next();
     assertThat(command.hasAlignWatermarks()).as("expected align_watermarks, got %s", command).isTrue();
     return command.getAlignWatermarks().getSlowestSourceWatermark();
+  }
+
+  /** The kinds of the commands received and not yet taken, which it takes. */
+  public List<Command.KindCase> pendingKinds() {
+    return pending().stream().map(Command::getKindCase).toList();
   }
 
   /** Commands received and not yet taken. */
