@@ -22,7 +22,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * every process, sampled from /proc while the run lasts.
  *
  * <p>Usage: {@code MeshBenchmark [--hops 1|2] [--events N] [--payload BYTES] [--batch EVENTS] [--runs R] [--jvm
- * "OPTS"]}.
+ * "OPTS"] [--checkpoints INTERVAL]}; with {@code --checkpoints 1s} the pipeline takes an exactly-once
+ * checkpoint every second into a temporary folder.
  */
 public final class MeshBenchmark {
   /** Small, fixed footprints: the budget is 512 MB RSS for three stage processes together. */
@@ -46,6 +47,7 @@ public final class MeshBenchmark {
     int runs = 1;
     int batch = 256;
     List<String> jvm = BENCH_JVM;
+    String checkpoints = null;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--hops" -> hops = Integer.parseInt(args[++i]);
@@ -54,12 +56,13 @@ public final class MeshBenchmark {
         case "--runs" -> runs = Integer.parseInt(args[++i]);
         case "--batch" -> batch = Integer.parseInt(args[++i]);
         case "--jvm" -> jvm = List.of(args[++i].trim().split("\\s+"));
+        case "--checkpoints" -> checkpoints = args[++i];
         default -> throw new IllegalArgumentException("unknown option " + args[i]
-            + " (use --hops, --events, --payload, --batch, --runs, --jvm)");
+            + " (use --hops, --events, --payload, --batch, --runs, --jvm, --checkpoints)");
       }
     }
     for (int r = 1; r <= runs; r++) {
-      Result res = run(hops, events, payload, batch, jvm);
+      Result res = run(hops, events, payload, batch, jvm, checkpoints);
       print(r, res);
     }
   }
@@ -79,6 +82,12 @@ public final class MeshBenchmark {
   /** Runs the pipeline once and returns its figures. */
   public static Result run(int hops, long events, int payload, int batch, List<String> jvm)
       throws Exception {
+    return run(hops, events, payload, batch, jvm, null);
+  }
+
+  /** Runs the pipeline once, checkpointing every {@code checkpoints} (null: no checkpoints). */
+  public static Result run(int hops, long events, int payload, int batch, List<String> jvm, String checkpoints)
+      throws Exception {
     // Every stage batches the same way; bytes scale with the count (about 150 bytes an event).
     String batching = "    batch: {maxEvents: " + batch + ", maxBytes: " + (batch * 256) + "}\n";
     Path dir = Files.createTempDirectory("sluice-bench");
@@ -90,6 +99,8 @@ public final class MeshBenchmark {
     StringBuilder yaml = new StringBuilder();
     yaml.append("pipeline: bench\n")
         .append("coordinator: {port: ").append(port).append("}\n")
+        .append(checkpoints == null ? "" : "checkpoints: {interval: " + checkpoints + ", dir: "
+            + dir.resolve("checkpoints") + "}\n")
         .append("stages:\n")
         .append("  - name: gen\n    type: generator\n    count: ").append(events)
         .append("\n    payloadBytes: ").append(payload).append("\n    format: binary\n").append(batching);
