@@ -117,6 +117,8 @@ public final class StageProcess implements AutoCloseable {
   private final HealthStatusManager health = new HealthStatusManager();
   private final TaskMetrics metrics = new TaskMetrics();
   private final CompletableFuture<Registered> registered = new CompletableFuture<>();
+  // The first task, built on the restore thread so that a Restore right after Registered waits.
+  private final CompletableFuture<Void> built = new CompletableFuture<>();
   private final CountDownLatch terminated = new CountDownLatch(1);
   private final Object routesLock = new Object();
   // @GuardedBy("routesLock"): routes that arrive before the task exists are held here.
@@ -207,12 +209,19 @@ public final class StageProcess implements AutoCloseable {
     }
     control.keepIndex(r.getIndex());
     control.heartbeatEvery(r.getHeartbeatIntervalMillis() > 0 ? r.getHeartbeatIntervalMillis() : 1_000);
-    registration = r;
-    if (r.hasCheckpoints()) {
-      store = new DirectoryCheckpointStore(Path.of(r.getCheckpoints().getStorageDir()));
+    try {
+      built.get(60, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while starting", e);
+    } catch (ExecutionException | TimeoutException e) {
+      close();
+      Throwable cause = e.getCause() == null ? e : e.getCause();
+      if (cause instanceof RuntimeException re) {
+        throw re;
+      }
+      throw new IOException("cannot start stage '" + options.stage() + "': " + cause.getMessage(), cause);
     }
-    build(r, r.getEpoch(), null);
-    control.epoch(r.getEpoch());
     scheduler.scheduleAtFixedRate(this::reportWatermark, 200, 200, TimeUnit.MILLISECONDS);
     health.setStatus("", ServingStatus.SERVING);
     LOG.info(r.getInstanceId() + " (" + r.getStageType() + ") serving on port " + server.getPort());
@@ -348,6 +357,21 @@ public final class StageProcess implements AutoCloseable {
     return t;
   }
 
+  /** The first task, from the registration; on the restore thread (see {@link #built}). */
+  private void firstBuild(Registered r) {
+    try {
+      registration = r;
+      if (r.hasCheckpoints()) {
+        store = new DirectoryCheckpointStore(Path.of(r.getCheckpoints().getStorageDir()));
+      }
+      control.epoch(r.getEpoch());
+      build(r, r.getEpoch(), null);
+      built.complete(null);
+    } catch (RuntimeException | Error e) {
+      built.completeExceptionally(e);
+    }
+  }
+
   private static int maxParallelism(Registered r) {
     return r.getMaxParallelism() > 0 ? r.getMaxParallelism() : KeyGroups.DEFAULT_MAX_PARALLELISM;
   }
@@ -360,6 +384,10 @@ public final class StageProcess implements AutoCloseable {
   private void restore(Restore cmd) {
     long epoch = cmd.getEpoch();
     long id = cmd.getCheckpointId();
+    if (store == null) {
+      LOG.warning("Restore from the coordinator, but this pipeline has no checkpoints; ignored");
+      return;
+    }
     String why = "restoring from checkpoint " + id + " at epoch " + epoch;
     long t0 = System.nanoTime();
     Task old;
@@ -535,7 +563,12 @@ public final class StageProcess implements AutoCloseable {
     @Override
     public void onCommand(Command c) {
       switch (c.getKindCase()) {
-        case REGISTERED -> registered.complete(c.getRegistered());
+        case REGISTERED -> {
+          // Once: a Registered after a reconnect (coordinator restart) changes nothing here.
+          if (registered.complete(c.getRegistered())) {
+            restorer.execute(() -> firstBuild(c.getRegistered()));
+          }
+        }
         case ROUTES -> {
           synchronized (routesLock) {
             if (task == null) {
@@ -552,12 +585,8 @@ public final class StageProcess implements AutoCloseable {
         case ABORT_CHECKPOINT -> withSubtask(s -> s.abortCheckpoint(
             c.getAbortCheckpoint().getCheckpointId(), c.getAbortCheckpoint().getReason()));
         case RESTORE -> {
-          if (store == null && c.getRestore().getCheckpointId() != 0) {
-            LOG.warning("Restore from the coordinator, but this pipeline has no checkpoints; ignored");
-          } else {
-            control.epoch(c.getRestore().getEpoch());
-            restorer.execute(() -> restore(c.getRestore()));
-          }
+          control.epoch(c.getRestore().getEpoch());
+          restorer.execute(() -> restore(c.getRestore()));
         }
         case DRAIN -> withSubtask(s -> s.drain(c.getDrain().getReason()));
         case ALIGN_WATERMARKS ->

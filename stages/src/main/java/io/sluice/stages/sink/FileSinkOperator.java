@@ -181,9 +181,9 @@ final class FileSinkOperator implements Operator<String, byte[], byte[], byte[]>
     try {
       switch (mode) {
         case UNDECIDED -> {
-          if (checkpointing) {
-            startTransactions();
-          } else {
+          // With checkpoints nothing happens before the first line: a Restore may still come
+          // (a process starting into a restore), and it must find the target as committed.
+          if (!checkpointing) {
             startDirect().flush();
           }
         }

@@ -48,6 +48,7 @@ public final class IngestEndpoint extends IngestServiceGrpc.IngestServiceImplBas
   private boolean ackOnCheckpoint;
   private final java.util.TreeMap<Long, Map<String, Long>> positionsAt = new java.util.TreeMap<>();
   private Map<String, Long> committed = new HashMap<>();
+  private Map<String, Long> newestCompleted = new HashMap<>();
   private final java.util.Set<PublishChannel> channels = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   public IngestEndpoint(
@@ -72,8 +73,10 @@ public final class IngestEndpoint extends IngestServiceGrpc.IngestServiceImplBas
   }
 
   /**
-   * With checkpoints, a producer is acked only up to the sequences a completed checkpoint holds:
-   * what is acked survives any failure. Call before the subtask runs.
+   * With checkpoints, a producer is acked only up to the sequences a completed checkpoint holds,
+   * and one checkpoint behind: when checkpoint n completes, the positions of the checkpoint before
+   * it are acked. So what is acked survives any failure, even one whose restore must skip a
+   * corrupt newest checkpoint for the one before. Call before the subtask runs.
    */
   public void ackOnCheckpoint() {
     this.ackOnCheckpoint = true;
@@ -81,11 +84,11 @@ public final class IngestEndpoint extends IngestServiceGrpc.IngestServiceImplBas
 
   /**
    * Restores the positions of a checkpoint (subtask thread, before input): repeats up to them are
-   * dropped, and they are acked at once, since their checkpoint completed.
+   * dropped. They are acked once two more checkpoints complete (acks trail by one).
    */
   public void restore(Map<String, Long> positions) {
     lastSequence.putAll(positions);
-    committed = new HashMap<>(positions);
+    newestCompleted = new HashMap<>(positions);
   }
 
   @Override
@@ -101,11 +104,13 @@ public final class IngestEndpoint extends IngestServiceGrpc.IngestServiceImplBas
     if (done.isEmpty()) {
       return;
     }
-    committed = new HashMap<>(done.lastEntry().getValue());
+    committed = newestCompleted; // one behind: see ackOnCheckpoint
+    newestCompleted = new HashMap<>(done.lastEntry().getValue());
     done.clear();
     for (PublishChannel c : channels) {
-      if (c.producer != null && committed.getOrDefault(c.producer, 0L) > c.acked) {
-        c.ack(committed.get(c.producer));
+      long through = c.producer == null ? 0 : committed.getOrDefault(c.producer, 0L);
+      if (through > 0 && through > c.acked) {
+        c.ack(through);
       }
     }
   }
@@ -224,8 +229,11 @@ public final class IngestEndpoint extends IngestServiceGrpc.IngestServiceImplBas
     subtask.consumeTokens(taken);
     if (!ackOnCheckpoint) {
       channel.ack(last);
-    } else if (committed.getOrDefault(channel.producer, 0L) > channel.acked) {
-      channel.ack(committed.get(channel.producer)); // a restored position, or one completed meanwhile
+    } else {
+      long done = committed.getOrDefault(channel.producer, 0L);
+      if (done > 0 && done > channel.acked) {
+        channel.ack(done); // a restored position, or one completed meanwhile
+      }
     }
   }
 
