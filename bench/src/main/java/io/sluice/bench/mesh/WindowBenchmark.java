@@ -26,7 +26,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * the middle half of the events. RSS is sampled per process from /proc.
  *
  * <p>Usage: {@code WindowBenchmark [--events N] [--keys K] [--window 10s] [--replicas R] [--runs R]
- * [--jvm "OPTIONS"]}.
+ * [--jvm "OPTIONS"] [--checkpoints INTERVAL]}; with {@code --checkpoints 1s} the pipeline takes an
+ * exactly-once checkpoint of the window state every second.
  */
 public final class WindowBenchmark {
   private WindowBenchmark() {}
@@ -38,6 +39,7 @@ public final class WindowBenchmark {
     int replicas = 1;
     int runs = 1;
     List<String> jvm = LocalLauncher.DEFAULT_JVM_OPTIONS;
+    String checkpoints = null;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--events" -> events = Long.parseLong(args[++i]);
@@ -46,17 +48,18 @@ public final class WindowBenchmark {
         case "--replicas" -> replicas = Integer.parseInt(args[++i]);
         case "--runs" -> runs = Integer.parseInt(args[++i]);
         case "--jvm" -> jvm = List.of(args[++i].trim().split("\\s+"));
+        case "--checkpoints" -> checkpoints = args[++i];
         default -> throw new IllegalArgumentException("unknown option " + args[i]
-            + " (use --events, --keys, --window, --replicas, --runs, --jvm)");
+            + " (use --events, --keys, --window, --replicas, --runs, --jvm, --checkpoints)");
       }
     }
     for (int r = 1; r <= runs; r++) {
-      run(r, events, keys, window, replicas, jvm);
+      run(r, events, keys, window, replicas, jvm, checkpoints);
     }
   }
 
-  static void run(int runNumber, long events, int keys, String window, int replicas, List<String> jvm)
-      throws Exception {
+  static void run(int runNumber, long events, int keys, String window, int replicas, List<String> jvm,
+      String checkpoints) throws Exception {
     Path dir = Files.createTempDirectory("sluice-window-bench");
     int port;
     try (ServerSocket s = new ServerSocket(0)) {
@@ -65,6 +68,7 @@ public final class WindowBenchmark {
     String yaml = """
         pipeline: window-bench
         coordinator: {port: %d}
+        %s
         stages:
           - name: gen
             type: generator
@@ -82,7 +86,8 @@ public final class WindowBenchmark {
             type: bench-sink
             from: window
             report: %s
-        """.formatted(port, events, keys, replicas, window, dir.resolve("report.json"));
+        """.formatted(port, checkpoints == null ? "" : "checkpoints: {interval: " + checkpoints + ", dir: "
+            + dir.resolve("checkpoints") + "}", events, keys, replicas, window, dir.resolve("report.json"));
     Path spec = dir.resolve("window.yaml");
     Files.writeString(spec, yaml);
 
@@ -139,8 +144,9 @@ public final class WindowBenchmark {
     rss.remove(LocalProcess.COORDINATOR);
     long total = rss.values().stream().mapToLong(Long::longValue).sum();
     System.out.printf(Locale.ROOT,
-        "run %d: tumbling %s count, %,d keys, %,d events: %,.0f events/s steady (middle half), %,.0f overall%n",
-        runNumber, window, keys, events, steady, overall);
+        "run %d: tumbling %s count, %,d keys, %,d events, checkpoints %s: %,.0f events/s steady (middle half),"
+            + " %,.0f overall%n",
+        runNumber, window, keys, events, checkpoints == null ? "off" : "every " + checkpoints, steady, overall);
     StringBuilder sb = new StringBuilder("  peak RSS:");
     rss.forEach((k, v) -> sb.append(String.format(Locale.ROOT, " %s %,d MB;", k, v >> 20)));
     sb.append(String.format(Locale.ROOT, " stages together %,d MB", total >> 20));

@@ -35,7 +35,9 @@ import picocli.CommandLine.Spec;
     header = "Follow an egress stage and print its events as JSON lines.",
     description = {
       "Follows an egress stage (EgressService.Subscribe) and prints each event as a JSON line.",
-      "Runs until the stream ends, --count events have been printed, or Ctrl-C."
+      "Runs until the stream ends, --count events have been printed, or Ctrl-C.",
+      "When the egress restores from a checkpoint, resubscribes after the last event printed and"
+          + " skips the repeats (events keep their numbers): each event is printed once."
     })
 public final class TailCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
@@ -82,27 +84,46 @@ public final class TailCommand implements Callable<Integer> {
     Context.CancellableContext context = Context.current().withCancellation();
     Context previous = context.attach();
     long printed = 0;
+    long lastSeen = fromSequence > 0 ? fromSequence - 1 : 0; // the number of the last event printed
+    int retries = 0;
     try {
-      Iterator<EventBatch> batches =
-          EgressServiceGrpc.newBlockingStub(channel)
-              .subscribe(
-                  SubscribeRequest.newBuilder()
-                      .setFromSequence(fromSequence)
-                      .setLossy(lossy)
-                      .build());
-      while (batches.hasNext()) {
-        EventBatch batch = batches.next();
-        for (Event event : batch.getEventsList()) {
-          out.println(JsonLines.format(event));
-          printed++;
-          if (count != null && printed >= count) {
-            out.flush();
-            return ExitCodes.OK;
+      while (true) {
+        try {
+          Iterator<EventBatch> batches =
+              EgressServiceGrpc.newBlockingStub(channel)
+                  .subscribe(
+                      SubscribeRequest.newBuilder()
+                          .setFromSequence(lastSeen > 0 ? lastSeen + 1 : fromSequence)
+                          .setLossy(lossy)
+                          .build());
+          while (batches.hasNext()) {
+            EventBatch batch = batches.next();
+            retries = 0;
+            long number = batch.getFirstSequence();
+            for (Event event : batch.getEventsList()) {
+              if (number > 0 && number <= lastSeen) {
+                number++;
+                continue; // a repeat after a restore: it keeps its number
+              }
+              out.println(JsonLines.format(event));
+              lastSeen = Math.max(lastSeen, number++);
+              printed++;
+              if (count != null && printed >= count) {
+                out.flush();
+                return ExitCodes.OK;
+              }
+            }
+            out.flush(); // once per batch: a line-at-a-time flush would dominate a fast stream
           }
+          return ExitCodes.OK;
+        } catch (StatusRuntimeException e) {
+          // UNAVAILABLE from a live egress that restores: follow it again after the last event.
+          if (e.getStatus().getCode() != Status.Code.UNAVAILABLE || lastSeen == 0 || ++retries > 50) {
+            throw e;
+          }
+          java.util.concurrent.locks.LockSupport.parkNanos(200_000_000L); // back off before resubscribing
         }
-        out.flush(); // once per batch: a line-at-a-time flush would dominate a fast stream
       }
-      return ExitCodes.OK;
     } catch (StatusRuntimeException e) {
       out.flush();
       err.println(

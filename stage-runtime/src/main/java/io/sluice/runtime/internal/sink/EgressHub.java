@@ -17,6 +17,11 @@ import java.util.List;
 
 /**
  * The egress operator and its gRPC service. Every event the stage receives is numbered (from 1)
+ * and the next number is part of every checkpoint: after a restore the events replayed since the
+ * checkpoint get the numbers they had before, so a subscriber that remembers the last number it
+ * saw drops repeats (exactly once, as long as the stage before replays in the same order, which it
+ * does from one input channel). A restore ends every subscription with UNAVAILABLE; resubscribe
+ * with {@code from_sequence} one above the last number seen.
  * and sent, batch by batch, to every subscriber. A subscriber that is not ready holds the stage
  * back — and through it the pipeline — unless it subscribed as {@code lossy}, in which case it
  * misses batches instead. The last {@code buffer} events are kept so a subscriber can resume with
@@ -33,6 +38,8 @@ final class EgressHub implements Operator<byte[], byte[], byte[], byte[]>, RawOp
   private long nextSequence = 1;
   private long pendingFirst = 1;
   private boolean closed;
+  // Set on the subtask thread when a restore throws this hub away; read by gRPC threads.
+  private volatile boolean disposed;
 
   EgressHub(int bufferCapacity) {
     this.bufferCapacity = bufferCapacity;
@@ -44,6 +51,11 @@ final class EgressHub implements Operator<byte[], byte[], byte[], byte[]>, RawOp
       @Override
       public void subscribe(SubscribeRequest request, StreamObserver<EventBatch> observer) {
         ServerCallStreamObserver<EventBatch> call = (ServerCallStreamObserver<EventBatch>) observer;
+        if (disposed) {
+          // The subtask behind this hub is gone (a restore); its successor serves shortly.
+          call.onError(Status.UNAVAILABLE.withDescription("egress is restoring; subscribe again").asRuntimeException());
+          return;
+        }
         Subscriber s = new Subscriber(call, request);
         call.setOnReadyHandler(mb::wakeup);
         call.setOnCancelHandler(() -> mb.execute(() -> subscribers.remove(s)));
@@ -127,6 +139,37 @@ final class EgressHub implements Operator<byte[], byte[], byte[], byte[]>, RawOp
       }
     }
     pending.clear();
+  }
+
+  @Override
+  public void snapshotState(io.sluice.runtime.api.StateSnapshot<byte[]> snapshot) {
+    snapshot.putOperator(java.nio.ByteBuffer.allocate(Long.BYTES).putLong(nextSequence).array());
+  }
+
+  @Override
+  public void restoreState(io.sluice.runtime.api.StateRestore<byte[]> restore) {
+    for (io.sluice.runtime.api.StateRestore.OperatorEntry e : restore.operatorEntries()) {
+      // This instance's own count; after a rescale, the highest (numbers only need to grow).
+      long next = java.nio.ByteBuffer.wrap(e.value()).getLong();
+      nextSequence = Math.max(nextSequence, next);
+    }
+    pendingFirst = nextSequence;
+  }
+
+  @Override
+  public void dispose() {
+    disposed = true;
+    for (Subscriber s : subscribers) {
+      try {
+        s.call.onError(Status.UNAVAILABLE
+            .withDescription("egress is restoring from a checkpoint; resubscribe with from_sequence one above"
+                + " the last number you saw: repeats carry the numbers they had")
+            .asRuntimeException());
+      } catch (RuntimeException e) {
+        // subscriber already gone
+      }
+    }
+    subscribers.clear();
   }
 
   @Override

@@ -264,8 +264,8 @@ public final class OperatorRunner<KIn, VIn, KOut, VOut> implements OperatorConte
       long checkpointId, boolean savepoint, int maxParallelism) {
     var collector = new io.sluice.runtime.internal.state.StateCollector<KIn>(
         checkpointId, savepoint, definition.keyIn(), maxParallelism);
+    operator.snapshotState(collector);
     if (raw == null) {
-      operator.snapshotState(collector);
       timers.forEachLive(collector::putTimer);
     }
     return collector;
@@ -280,9 +280,6 @@ public final class OperatorRunner<KIn, VIn, KOut, VOut> implements OperatorConte
       java.util.List<io.sluice.runtime.checkpoint.CheckpointStore.InstanceStateFile> files,
       io.sluice.proto.v1.KeyGroupRange owned,
       int maxParallelism) {
-    if (raw != null) {
-      return;
-    }
     var restored = new io.sluice.runtime.internal.state.RestoredState<KIn>(
         checkpointId, files, owned, definition.keyIn());
     restored.checkMaxParallelism(maxParallelism);
@@ -298,9 +295,7 @@ public final class OperatorRunner<KIn, VIn, KOut, VOut> implements OperatorConte
 
   /** Checkpoint {@code checkpointId} completed everywhere. */
   public void checkpointComplete(long checkpointId) {
-    if (raw == null) {
-      operator.checkpointComplete(checkpointId);
-    }
+    operator.checkpointComplete(checkpointId);
   }
 
   /** The events of one input batch have been processed. */
@@ -312,12 +307,10 @@ public final class OperatorRunner<KIn, VIn, KOut, VOut> implements OperatorConte
 
   /** Throws the operator away without closing it (a restore or a stop); see Operator#dispose. */
   public void dispose() {
-    if (raw == null) {
-      try {
-        operator.dispose();
-      } catch (RuntimeException e) {
-        LOG.log(java.util.logging.Level.WARNING, instanceId + ": dispose failed", e);
-      }
+    try {
+      operator.dispose();
+    } catch (RuntimeException e) {
+      LOG.log(java.util.logging.Level.WARNING, instanceId + ": dispose failed", e);
     }
   }
 
