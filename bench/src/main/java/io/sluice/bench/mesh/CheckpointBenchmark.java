@@ -30,7 +30,7 @@ import java.util.Locale;
  * </ul>
  *
  * <p>Usage: {@code CheckpointBenchmark --state [--keys N] [--events N]} or {@code
- * CheckpointBenchmark --recovery [--kills N] [--rate R]}.
+ * CheckpointBenchmark --recovery [--kills N] [--rate R]}, each with {@code [--jvm "OPTIONS"]}.
  */
 public final class CheckpointBenchmark {
   private CheckpointBenchmark() {}
@@ -41,6 +41,7 @@ public final class CheckpointBenchmark {
     long events = 20_000_000;
     int kills = 3;
     double rate = 200_000;
+    List<String> jvm = LocalLauncher.DEFAULT_JVM_OPTIONS;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--state", "--recovery" -> mode = args[i];
@@ -48,14 +49,15 @@ public final class CheckpointBenchmark {
         case "--events" -> events = Long.parseLong(args[++i]);
         case "--kills" -> kills = Integer.parseInt(args[++i]);
         case "--rate" -> rate = Double.parseDouble(args[++i]);
+        case "--jvm" -> jvm = List.of(args[++i].trim().split("\\s+"));
         default -> throw new IllegalArgumentException("unknown option " + args[i]
             + " (use --state [--keys N --events N] or --recovery [--kills N --rate R])");
       }
     }
     if ("--state".equals(mode)) {
-      state(keys, events);
+      state(keys, events, jvm);
     } else if ("--recovery".equals(mode)) {
-      recovery(kills, rate);
+      recovery(kills, rate, jvm);
     } else {
       throw new IllegalArgumentException("say --state or --recovery");
     }
@@ -71,7 +73,7 @@ public final class CheckpointBenchmark {
     return spec;
   }
 
-  static void state(int keys, long events) throws Exception {
+  static void state(int keys, long events, List<String> jvm) throws Exception {
     Path dir = Files.createTempDirectory("sluice-checkpoint-bench");
     Path spec = spec(dir, """
         pipeline: state-bench
@@ -94,7 +96,7 @@ public final class CheckpointBenchmark {
             from: window
             report: {{DIR}}/report.json
         """.formatted(events, keys));
-    try (LocalLauncher mesh = LocalLauncher.builder(spec).logDir(dir.resolve("logs")).build()) {
+    try (LocalLauncher mesh = LocalLauncher.builder(spec).jvmOptions(jvm).logDir(dir.resolve("logs")).build()) {
       mesh.start();
       if (!mesh.awaitExit(mesh.processes(), Duration.ofMinutes(15))) {
         throw new IllegalStateException("the pipeline did not finish; logs in " + dir);
@@ -118,7 +120,7 @@ public final class CheckpointBenchmark {
     System.out.println("  logs in " + dir.resolve("logs"));
   }
 
-  static void recovery(int kills, double rate) throws Exception {
+  static void recovery(int kills, double rate, List<String> jvm) throws Exception {
     Path dir = Files.createTempDirectory("sluice-recovery-bench");
     Path spec = spec(dir, """
         pipeline: recovery-bench
@@ -144,7 +146,7 @@ public final class CheckpointBenchmark {
             report: {{DIR}}/report.json
         """.formatted(Double.toString(rate)));
     List<Double> seconds = new ArrayList<>();
-    try (LocalLauncher mesh = LocalLauncher.builder(spec).logDir(dir.resolve("logs")).build()) {
+    try (LocalLauncher mesh = LocalLauncher.builder(spec).jvmOptions(jvm).logDir(dir.resolve("logs")).build()) {
       mesh.start();
       mesh.awaitState("running", Duration.ofMinutes(1));
       for (int k = 0; k < kills; k++) {
