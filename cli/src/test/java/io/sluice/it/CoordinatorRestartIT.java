@@ -110,14 +110,7 @@ class CoordinatorRestartIT {
           .maxUnacked(400_000)
           .ackTimeout(Duration.ofMinutes(3))
           .build()) {
-        Thread sender = new Thread(() -> {
-          try {
-            ExactlyOnce.send(producer, 0, EVENTS, KEYS, 60_000);
-          } catch (Throwable t) {
-            sendFailure.set(t);
-          }
-        }, "sender");
-        sender.start();
+        Thread sender = ExactlyOnce.sendInBackground(producer, 0, EVENTS, KEYS, 60_000, sendFailure);
         Thread.sleep(3_000); // mid-run
         disruption.apply(mesh);
         sender.join(Duration.ofMinutes(3).toMillis());

@@ -94,17 +94,12 @@ class EgressRestoreIT {
       reader.start();
       try (SluiceProducer producer = SluiceProducer.builder("127.0.0.1:" + ingestPort, "egress")
           .maxUnacked(300_000).build()) {
-        Thread sender = new Thread(() -> {
-          try {
-            ExactlyOnce.send(producer, 0, EVENTS, 10, 50_000);
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-          }
-        });
-        sender.start();
+        AtomicReference<Throwable> sendFailure = new AtomicReference<>();
+        Thread sender = ExactlyOnce.sendInBackground(producer, 0, EVENTS, 10, 50_000, sendFailure);
         mesh.await(Duration.ofSeconds(30), () -> "nothing reached the subscriber", () -> ids.size() > EVENTS / 4);
         assertThat(mesh.launcher.kill("in-0")).isTrue();
         sender.join(Duration.ofMinutes(2).toMillis());
+        assertThat(sendFailure.get()).isNull();
         assertThat(producer.awaitAcked(Duration.ofMinutes(2))).isTrue();
       }
       reader.join(Duration.ofMinutes(2).toMillis());

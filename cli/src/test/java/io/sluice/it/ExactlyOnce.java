@@ -66,6 +66,20 @@ final class ExactlyOnce {
     producer.flush();
   }
 
+  /** {@link #send} on a thread of its own; a failure lands in {@code failure}. Started. */
+  static Thread sendInBackground(SluiceProducer producer, long from, long to, int keys, double perSecond,
+      java.util.concurrent.atomic.AtomicReference<Throwable> failure) {
+    Thread sender = new Thread(() -> {
+      try {
+        send(producer, from, to, keys, perSecond);
+      } catch (Throwable t) {
+        failure.set(t);
+      }
+    }, "sender");
+    sender.start();
+    return sender;
+  }
+
   /** Asserts the committed window results equal the reference: nothing lost, nothing twice. */
   static void assertExact(List<JsonNode> lines, Map<String, Long> reference) {
     Set<String> ids = new HashSet<>();

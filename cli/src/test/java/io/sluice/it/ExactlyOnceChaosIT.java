@@ -61,14 +61,7 @@ class ExactlyOnceChaosIT {
           .maxUnacked(400_000)
           .ackTimeout(Duration.ofMinutes(3))
           .build()) {
-        Thread sender = new Thread(() -> {
-          try {
-            ExactlyOnce.send(producer, 0, EVENTS, KEYS, 80_000);
-          } catch (Throwable t) {
-            sendFailure.set(t);
-          }
-        }, "chaos-sender");
-        sender.start();
+        Thread sender = ExactlyOnce.sendInBackground(producer, 0, EVENTS, KEYS, 80_000, sendFailure);
 
         List<String> killed = new ArrayList<>();
         for (String victim : List.of("in-0", "win-" + random.nextInt(2), "out-0")) {
