@@ -84,7 +84,7 @@ public final class TailCommand implements Callable<Integer> {
     Context.CancellableContext context = Context.current().withCancellation();
     Context previous = context.attach();
     long printed = 0;
-    long lastSeen = fromSequence > 0 ? fromSequence - 1 : 0; // the number of the last event printed
+    long lastSeen = 0; // the number of the last event printed, to skip repeats after a restore
     int retries = 0;
     try {
       while (true) {
@@ -98,7 +98,6 @@ public final class TailCommand implements Callable<Integer> {
                           .build());
           while (batches.hasNext()) {
             EventBatch batch = batches.next();
-            retries = 0;
             long number = batch.getFirstSequence();
             for (Event event : batch.getEventsList()) {
               if (number > 0 && number <= lastSeen) {
@@ -108,6 +107,7 @@ public final class TailCommand implements Callable<Integer> {
               out.println(JsonLines.format(event));
               lastSeen = Math.max(lastSeen, number++);
               printed++;
+              retries = 0; // progress
               if (count != null && printed >= count) {
                 out.flush();
                 return ExitCodes.OK;
@@ -117,8 +117,11 @@ public final class TailCommand implements Callable<Integer> {
           }
           return ExitCodes.OK;
         } catch (StatusRuntimeException e) {
-          // UNAVAILABLE from a live egress that restores: follow it again after the last event.
-          if (e.getStatus().getCode() != Status.Code.UNAVAILABLE || lastSeen == 0 || ++retries > 50) {
+          // An egress restoring from a checkpoint says so: follow it again after the last event.
+          String why = e.getStatus().getDescription();
+          boolean restoring = e.getStatus().getCode() == Status.Code.UNAVAILABLE && why != null
+              && why.contains("restoring");
+          if (!restoring || lastSeen == 0 || ++retries > 50) {
             throw e;
           }
           java.util.concurrent.locks.LockSupport.parkNanos(200_000_000L); // back off before resubscribing
