@@ -126,6 +126,7 @@ public final class StageProcess implements AutoCloseable {
   // @GuardedBy("routesLock"): what runs now; replaced by a restore.
   private Task task;
   private Server server;
+  private io.sluice.runtime.internal.metrics.MetricsEndpoint metricsEndpoint;
   private ControlClient control;
   private volatile Registered registration;
   private CheckpointStore store;
@@ -182,11 +183,19 @@ public final class StageProcess implements AutoCloseable {
             .build()
             .start();
     health.setStatus("", ServingStatus.NOT_SERVING);
+    // Prometheus metrics on a port of their own (SLUICE_METRICS_PORT, else any free one).
+    String metricsPort = System.getenv("SLUICE_METRICS_PORT");
+    metricsEndpoint = io.sluice.runtime.internal.metrics.MetricsEndpoint.start(
+        options.bindHost() == null || options.bindHost().isBlank() ? "0.0.0.0" : options.bindHost(),
+        metricsPort == null || metricsPort.isBlank() ? 0 : Integer.parseInt(metricsPort.trim()),
+        options.stage(), options.stage() + (options.requestedIndex() >= 0 ? "-" + options.requestedIndex() : ""),
+        metrics, this::currentWatermark);
     Register register =
         Register.newBuilder()
             .setStage(options.stage())
             .setRequestedIndex(options.requestedIndex())
             .setEndpoint(Endpoint.newBuilder().setHost(options.advertisedHost()).setPort(server.getPort()))
+            .setMetricsEndpoint(Endpoint.newBuilder().setHost(options.advertisedHost()).setPort(metricsEndpoint.port()))
             .setPid(ProcessHandle.current().pid())
             .setRuntime("java")
             .build();
@@ -424,6 +433,13 @@ public final class StageProcess implements AutoCloseable {
     control.send(StageReport.newBuilder().setRestored(done).build());
   }
 
+  /** The running subtask's watermark, for the metrics endpoint; MIN_VALUE while none runs. */
+  private long currentWatermark() {
+    synchronized (routesLock) {
+      return task == null ? Long.MIN_VALUE : task.subtask.watermark();
+    }
+  }
+
   /** Tells the coordinator the subtask's watermark when it changed, and at least once a second. */
   private void reportWatermark() {
     Task t;
@@ -555,6 +571,9 @@ public final class StageProcess implements AutoCloseable {
     }
     scheduler.shutdownNow();
     snapshotWriter.shutdown();
+    if (metricsEndpoint != null) {
+      metricsEndpoint.close();
+    }
     terminated.countDown();
   }
 
