@@ -319,7 +319,7 @@ public final class StageProcess implements AutoCloseable {
             source, sourceHandler, maxRate, source ? WatermarkSettings.from(config) : null);
     if (r.hasCheckpoints()) {
       sub.checkpoints(new SnapshotWriter(store, snapshotWriter, r, options.stage(), epoch,
-          restore == null ? KeyGroups.rangeFor(r.getIndex(), Math.max(1, r.getParallelism()), maxParallelism(r))
+          restore == null ? ownedKeyGroups(r)
               : restore.keyGroups(),
           restore == null ? r.getParallelism() : restore.parallelism(), maxParallelism(r), control::send));
       if (ingest != null) {
@@ -381,6 +381,12 @@ public final class StageProcess implements AutoCloseable {
     }
   }
 
+  /** The key groups the registration gives this instance (older coordinators leave it unset). */
+  private static KeyGroupRange ownedKeyGroups(Registered r) {
+    return r.hasKeyGroups() ? r.getKeyGroups()
+        : KeyGroups.rangeFor(r.getIndex(), Math.max(1, r.getParallelism()), maxParallelism(r));
+  }
+
   private static int maxParallelism(Registered r) {
     return r.getMaxParallelism() > 0 ? r.getMaxParallelism() : KeyGroups.DEFAULT_MAX_PARALLELISM;
   }
@@ -421,7 +427,7 @@ public final class StageProcess implements AutoCloseable {
       }
       Registered r = registration;
       KeyGroupRange range = cmd.hasKeyGroups() ? cmd.getKeyGroups()
-          : KeyGroups.rangeFor(r.getIndex(), Math.max(1, r.getParallelism()), maxParallelism(r));
+          : ownedKeyGroups(r);
       int parallelism = cmd.getParallelism() > 0 ? cmd.getParallelism() : r.getParallelism();
       build(r, epoch, id == 0 ? null : new RestoreSpec(id, files, positions, range, parallelism));
       LOG.info(r.getInstanceId() + ": " + why + " took " + (System.nanoTime() - t0) / 1_000_000 + " ms ("
