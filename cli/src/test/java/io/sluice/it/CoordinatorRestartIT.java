@@ -30,27 +30,7 @@ class CoordinatorRestartIT {
   static final long WINDOW = 10_000;
 
   static String spec(String interval) {
-    return """
-        pipeline: restart
-        coordinator: {port: {{COORDINATOR_PORT}}}
-        heartbeat: {interval: 200ms, timeout: 2s}
-        checkpoints: {interval: %s, dir: checkpoints, timeout: 30s}
-        stages:
-          - name: in
-            type: ingest
-            port: {{PORT_1}}
-            watermark: {maxOutOfOrder: 0s}
-          - name: win
-            type: window
-            from: {stage: in, partition: hash}
-            replicas: 2
-            window: {tumbling: 10s}
-            aggregate: count
-          - name: out
-            type: file-sink
-            from: win
-            path: out/counts.jsonl
-        """.formatted(interval);
+    return ExactlyOnce.windowPipeline("restart", interval);
   }
 
   interface Disruption {

@@ -26,6 +26,34 @@ final class ExactlyOnce {
 
   private ExactlyOnce() {}
 
+  /**
+   * The pipeline both exactly-once tests run: ingest on a fixed port (a restarted process comes
+   * back where the producer reconnects) → keyed 10 s tumbling count, two replicas → file sink.
+   */
+  static String windowPipeline(String name, String checkpointInterval) {
+    return """
+        pipeline: %s
+        coordinator: {port: {{COORDINATOR_PORT}}}
+        heartbeat: {interval: 200ms, timeout: 2s}
+        checkpoints: {interval: %s, dir: checkpoints, timeout: 30s}
+        stages:
+          - name: in
+            type: ingest
+            port: {{PORT_1}}
+            watermark: {maxOutOfOrder: 0s}
+          - name: win
+            type: window
+            from: {stage: in, partition: hash}
+            replicas: 2
+            window: {tumbling: 10s}
+            aggregate: count
+          - name: out
+            type: file-sink
+            from: win
+            path: out/counts.jsonl
+        """.formatted(name, checkpointInterval);
+  }
+
   static Event event(long i, int keys) {
     return Event.newBuilder()
         .setId("e" + i)

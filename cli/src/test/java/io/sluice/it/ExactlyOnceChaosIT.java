@@ -27,27 +27,7 @@ class ExactlyOnceChaosIT {
   static final int KEYS = 100;
   static final long WINDOW = 10_000;
 
-  static final String SPEC = """
-      pipeline: chaos
-      coordinator: {port: {{COORDINATOR_PORT}}}
-      heartbeat: {interval: 200ms, timeout: 2s}
-      checkpoints: {interval: 1s, dir: checkpoints, timeout: 30s}
-      stages:
-        - name: in
-          type: ingest
-          port: {{PORT_1}}
-          watermark: {maxOutOfOrder: 0s}
-        - name: win
-          type: window
-          from: {stage: in, partition: hash}
-          replicas: 2
-          window: {tumbling: 10s}
-          aggregate: count
-        - name: out
-          type: file-sink
-          from: win
-          path: out/counts.jsonl
-      """;
+  static final String SPEC = ExactlyOnce.windowPipeline("chaos", "1s");
 
   @Test
   void killingEachStageInTurnLosesNothingAndRepeatsNothing(@TempDir(cleanup = CleanupMode.ON_SUCCESS) Path dir) throws Exception {
