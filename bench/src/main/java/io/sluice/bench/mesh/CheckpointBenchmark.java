@@ -150,7 +150,10 @@ public final class CheckpointBenchmark {
       mesh.start();
       mesh.awaitState("running", Duration.ofMinutes(1));
       for (int k = 0; k < kills; k++) {
-        Thread.sleep(8_000); // let checkpoints complete and windows fire: a pipeline in its stride
+        // A pipeline in its stride: running (restored, after a kill) and 8 more checkpoints done.
+        long before = mesh.status().getLastCheckpoint().getCheckpointId();
+        mesh.awaitStatus(s -> s.getState().equals("running") && s.getLastCheckpoint().getCheckpointId() >= before + 8,
+            Duration.ofMinutes(2));
         long killedAt = System.nanoTime();
         mesh.kill("window-0");
         // Nothing reaches the sink while the window is gone; wait until what was in flight is in.
