@@ -312,6 +312,11 @@ public final class Subtask implements Runnable {
         forwardWatermark(); // the operator's hold may have risen
       }
       long now = mailbox.nanoTime();
+      // Busy time is credited as it passes, not only when the loop parks: a saturated subtask may
+      // not park for seconds, and its busy counter must still grow every second (one volatile
+      // write per frame, not per event).
+      metrics.busy(now - mark);
+      mark = now;
       router.flushDue(now);
       reapChannels();
 
