@@ -183,13 +183,14 @@ public final class StageProcess implements AutoCloseable {
             .build()
             .start();
     health.setStatus("", ServingStatus.NOT_SERVING);
-    // Prometheus metrics on a port of their own (SLUICE_METRICS_PORT, else any free one).
+    // Prometheus metrics on a port of their own (SLUICE_METRICS_PORT, else any free one). Started
+    // before registering, which must name the port; its series appear once Registered names the
+    // instance (CommandHandler).
     String metricsPort = System.getenv("SLUICE_METRICS_PORT");
     metricsEndpoint = io.sluice.runtime.internal.metrics.MetricsEndpoint.start(
         options.bindHost() == null || options.bindHost().isBlank() ? "0.0.0.0" : options.bindHost(),
         metricsPort == null || metricsPort.isBlank() ? 0 : Integer.parseInt(metricsPort.trim()),
-        options.stage(), options.stage() + (options.requestedIndex() >= 0 ? "-" + options.requestedIndex() : ""),
-        metrics, this::currentWatermark);
+        options.stage(), metrics, this::currentWatermark);
     Register register =
         Register.newBuilder()
             .setStage(options.stage())
@@ -321,7 +322,8 @@ public final class StageProcess implements AutoCloseable {
       sub.checkpoints(new SnapshotWriter(store, snapshotWriter, r, options.stage(), epoch,
           restore == null ? ownedKeyGroups(r)
               : restore.keyGroups(),
-          restore == null ? r.getParallelism() : restore.parallelism(), maxParallelism(r), control::send));
+          restore == null ? r.getParallelism() : restore.parallelism(), maxParallelism(r), control::send,
+          metricsEndpoint.checkpoints()));
       if (ingest != null) {
         ingest.ackOnCheckpoint();
       }
@@ -589,7 +591,10 @@ public final class StageProcess implements AutoCloseable {
     public void onCommand(Command c) {
       switch (c.getKindCase()) {
         case REGISTERED -> {
-          // Once: a Registered after a reconnect (coordinator restart) changes nothing here.
+          // Every time, before anything can checkpoint: the registered id labels the metrics (the
+          // same id again after a reconnect, since the process asks for its index again).
+          metricsEndpoint.identify(c.getRegistered().getInstanceId());
+          // Once: a Registered after a reconnect (coordinator restart) changes nothing else here.
           if (registered.complete(c.getRegistered())) {
             restorer.execute(() -> firstBuild(c.getRegistered()));
           }

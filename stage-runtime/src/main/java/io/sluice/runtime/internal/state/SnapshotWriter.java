@@ -9,6 +9,7 @@ import io.sluice.proto.v1.StageReport;
 import io.sluice.proto.v1.StateFileHeader;
 import io.sluice.proto.v1.StateHandle;
 import io.sluice.runtime.checkpoint.CheckpointStore;
+import io.sluice.runtime.internal.metrics.CheckpointFigures;
 import io.sluice.runtime.internal.task.Subtask;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
@@ -19,7 +20,8 @@ import java.util.logging.Logger;
 /**
  * The asynchronous half of an instance's snapshot: the subtask hands over the collected state at
  * the barrier and goes on processing; this writes the state file on the snapshot thread and acks
- * the checkpoint to the coordinator, or declines it when the file cannot be written.
+ * the checkpoint to the coordinator, or declines it when the file cannot be written. Either way
+ * it tells {@link CheckpointFigures} what the instance's part of the checkpoint cost.
  *
  * <p>Threading: {@link #snapshotTaken} from the subtask thread; the writes run on the given
  * executor, one at a time, in checkpoint order.
@@ -34,6 +36,7 @@ public final class SnapshotWriter implements Subtask.Checkpoints {
   private final int maxParallelism;
   private final long epoch;
   private final Consumer<StageReport> reports;
+  private final CheckpointFigures figures;
 
   public SnapshotWriter(
       CheckpointStore store,
@@ -44,13 +47,15 @@ public final class SnapshotWriter implements Subtask.Checkpoints {
       KeyGroupRange keyGroups,
       int parallelism,
       int maxParallelism,
-      Consumer<StageReport> reports) {
+      Consumer<StageReport> reports,
+      CheckpointFigures figures) {
     this.store = store;
     this.executor = executor;
     this.exactlyOnce = registered.getCheckpoints().getMode() != CheckpointMode.CHECKPOINT_MODE_AT_LEAST_ONCE;
     this.maxParallelism = maxParallelism;
     this.epoch = epoch;
     this.reports = reports;
+    this.figures = figures;
     this.header = StateFileHeader.newBuilder()
         .setPipeline(registered.getPipeline())
         .setStage(stage)
@@ -75,36 +80,46 @@ public final class SnapshotWriter implements Subtask.Checkpoints {
   @Override
   public void snapshotTaken(long checkpointId, boolean savepoint, StateCollector<?> state,
       long alignmentNanos, long syncNanos) {
+    // The time waiting for the snapshot thread is part of the instance's checkpoint duration.
+    long handedOverAt = System.nanoTime();
     try {
-      executor.execute(() -> write(checkpointId, savepoint, state, alignmentNanos, syncNanos));
+      executor.execute(() -> write(checkpointId, savepoint, state, alignmentNanos, syncNanos, handedOverAt));
     } catch (RejectedExecutionException e) {
       LOG.fine(header.getInstanceId() + ": checkpoint " + checkpointId + " not written: closing");
     }
   }
 
   private void write(long checkpointId, boolean savepoint, StateCollector<?> state, long alignmentNanos,
-      long syncNanos) {
+      long syncNanos, long handedOverAt) {
     long t0 = System.nanoTime();
+    StateHandle handle;
+    long snapshotNanos;
     try {
-      StateHandle handle = store.writeState(checkpointId, savepoint,
+      handle = store.writeState(checkpointId, savepoint,
           header.toBuilder().setCheckpointId(checkpointId).build(), state.keyGroups(), state.operatorState());
-      long writeNanos = System.nanoTime() - t0;
+      snapshotNanos = syncNanos + System.nanoTime() - t0;
       reports.accept(StageReport.newBuilder().setCheckpointAck(CheckpointAck.newBuilder()
           .setCheckpointId(checkpointId)
           .addState(handle)
           .putAllSourcePositions(state.operatorState().getSourcePositionsMap())
           .setAlignmentMillis(alignmentNanos / 1_000_000)
-          .setSnapshotMillis((syncNanos + writeNanos) / 1_000_000)
+          .setSnapshotMillis(snapshotNanos / 1_000_000)
           .setEpoch(epoch))
           .build());
-      LOG.fine(() -> header.getInstanceId() + ": checkpoint " + checkpointId + " stored, "
-          + handle.getSizeBytes() + " bytes");
     } catch (java.io.IOException | RuntimeException e) {
       LOG.log(Level.WARNING, header.getInstanceId() + ": cannot store checkpoint " + checkpointId, e);
       reports.accept(StageReport.newBuilder().setCheckpointDecline(CheckpointDecline.newBuilder()
           .setCheckpointId(checkpointId)
           .setReason(header.getInstanceId() + " could not store its state: " + e.getMessage()))
           .build());
+      figures.declined(checkpointId);
+      return;
     }
+    // Outside the try: a failure to record figures must not turn a sent ack into a decline. The
+    // duration ends now, with the ack handed to the control stream.
+    figures.acked(checkpointId, alignmentNanos, snapshotNanos,
+        alignmentNanos + syncNanos + (System.nanoTime() - handedOverAt), handle.getSizeBytes());
+    LOG.fine(() -> header.getInstanceId() + ": checkpoint " + checkpointId + " stored, "
+        + handle.getSizeBytes() + " bytes");
   }
 }
