@@ -4,11 +4,18 @@ import io.sluice.coordinator.admin.AdminServiceImpl;
 import io.sluice.coordinator.admin.StatusReporter;
 import io.sluice.coordinator.checkpoint.CheckpointCoordinator;
 import io.sluice.coordinator.checkpoint.CoordinatorThread;
+import io.sluice.coordinator.checkpoint.CheckpointStats;
 import io.sluice.coordinator.control.CommandBus;
+import io.sluice.coordinator.control.ControlListener;
 import io.sluice.coordinator.control.ControlServiceImpl;
+import io.sluice.coordinator.control.RouteGate;
+import io.sluice.coordinator.events.ErrorEvent;
+import io.sluice.coordinator.events.ErrorLog;
+import io.sluice.coordinator.events.ErrorReportingListener;
 import io.sluice.coordinator.lifecycle.PipelineLifecycle;
 import io.sluice.coordinator.lifecycle.PipelineState;
 import io.sluice.coordinator.liveness.LivenessMonitor;
+import io.sluice.coordinator.metrics.CoordinatorMetrics;
 import io.sluice.coordinator.recovery.Epoch;
 import io.sluice.coordinator.recovery.RecoveryCoordinator;
 import io.sluice.coordinator.registry.InstanceRegistry;
@@ -23,8 +30,8 @@ import java.util.function.LongSupplier;
 
 /**
  * The coordinator's parts wired together, without a transport: the registry, routes, lifecycle,
- * liveness, the control and admin services and, when the spec has {@code checkpoints:}, the
- * checkpoint and recovery coordinators. {@link CoordinatorServer} serves them over Netty; tests
+ * liveness, the control and admin services, the error log and metrics and, when the spec has
+ * {@code checkpoints:}, the checkpoint and recovery coordinators. {@link CoordinatorServer} serves them over Netty; tests
  * serve the same wiring in-process with fake time.
  *
  * <p>Thread-safe: every part is. Nothing runs until {@link #startCheckpoints} and the caller's
@@ -37,6 +44,9 @@ public final class Coordinator {
   private final PipelineLifecycle lifecycle;
   private final ControlServiceImpl control;
   private final AdminServiceImpl admin;
+  private final StatusReporter reporter;
+  private final ErrorLog errors;
+  private final CoordinatorMetrics metrics;
   private final LivenessMonitor liveness;
   private final Optional<CheckpointCoordinator> checkpoints;
   private final Optional<RecoveryCoordinator> recovery;
@@ -48,6 +58,9 @@ public final class Coordinator {
       PipelineLifecycle lifecycle,
       ControlServiceImpl control,
       AdminServiceImpl admin,
+      StatusReporter reporter,
+      ErrorLog errors,
+      CoordinatorMetrics metrics,
       Optional<CheckpointCoordinator> checkpoints,
       Optional<RecoveryCoordinator> recovery) {
     this.spec = spec;
@@ -56,6 +69,9 @@ public final class Coordinator {
     this.lifecycle = lifecycle;
     this.control = control;
     this.admin = admin;
+    this.reporter = reporter;
+    this.errors = errors;
+    this.metrics = metrics;
     this.liveness =
         new LivenessMonitor(registry, spec.heartbeat().timeout(), control::instancesDied);
     this.checkpoints = checkpoints;
@@ -92,14 +108,18 @@ public final class Coordinator {
           + " section, so it cannot start from a savepoint");
     }
     InstanceRegistry registry = new InstanceRegistry(spec, nanoTime);
+    ErrorLog errors = new ErrorLog(clock);
+    CoordinatorMetrics metrics = new CoordinatorMetrics(registry, clock);
     if (store.isEmpty()) {
       RouteComputer routes = new RouteComputer(spec, registry);
       PipelineLifecycle lifecycle = new PipelineLifecycle(registry);
-      ControlServiceImpl control = new ControlServiceImpl(registry, routes, lifecycle);
-      AdminServiceImpl admin =
-          new AdminServiceImpl(registry, new StatusReporter(registry, lifecycle), control);
-      return new Coordinator(spec, registry, routes, lifecycle, control, admin, Optional.empty(),
-          Optional.empty());
+      ControlServiceImpl control = new ControlServiceImpl(registry, routes, lifecycle,
+          new CommandBus(registry, routes), RouteGate.OPEN,
+          new ErrorReportingListener(registry, errors, ControlListener.NONE));
+      StatusReporter reporter = new StatusReporter(registry, lifecycle, Optional.empty(), errors);
+      AdminServiceImpl admin = new AdminServiceImpl(registry, reporter, control);
+      return new Coordinator(spec, registry, routes, lifecycle, control, admin, reporter, errors,
+          metrics, Optional.empty(), Optional.empty());
     }
     Epoch epoch = new Epoch(1);
     RouteComputer routes = new RouteComputer(spec, registry, epoch::get);
@@ -110,15 +130,27 @@ public final class Coordinator {
     CheckpointCoordinator checkpoints = new CheckpointCoordinator(spec, registry, store.get(), bus,
         thread, clock, () -> lifecycle.state() == PipelineState.RUNNING, epoch::get);
     fromSavepoint.ifPresent(s -> checkpoints.numberAbove(s.getCheckpointId()));
+    checkpoints.addFinishListener(metrics::checkpointFinished);
+    checkpoints.addFinishListener(stats -> {
+      if (stats.state() == CheckpointStats.State.ABORTED) {
+        errors.record(ErrorEvent.Kind.CHECKPOINT_ABORTED,
+            (stats.savepoint() ? "savepoint " : "checkpoint ") + stats.checkpointId(),
+            "aborted after " + stats.durationMillis() + " ms: " + stats.failureReason());
+      }
+    });
     RecoveryCoordinator recovery = new RecoveryCoordinator(spec, registry, lifecycle, store.get(),
         checkpoints, bus, thread, epoch, fromSavepoint);
+    recovery.addRestoreListener(
+        description -> errors.record(ErrorEvent.Kind.RESTORE_STARTED, spec.name(), description));
     ControlServiceImpl control = new ControlServiceImpl(registry, routes, lifecycle, bus,
-        recovery, new CheckpointEvents(thread, checkpoints, recovery));
-    AdminServiceImpl admin = new AdminServiceImpl(registry,
-        new StatusReporter(registry, lifecycle, Optional.of(checkpoints)), control,
-        Optional.of(checkpoints));
-    return new Coordinator(spec, registry, routes, lifecycle, control, admin,
-        Optional.of(checkpoints), Optional.of(recovery));
+        recovery, new ErrorReportingListener(registry, errors,
+            new CheckpointEvents(thread, checkpoints, recovery)));
+    StatusReporter reporter =
+        new StatusReporter(registry, lifecycle, Optional.of(checkpoints), errors);
+    AdminServiceImpl admin =
+        new AdminServiceImpl(registry, reporter, control, Optional.of(checkpoints));
+    return new Coordinator(spec, registry, routes, lifecycle, control, admin, reporter, errors,
+        metrics, Optional.of(checkpoints), Optional.of(recovery));
   }
 
   /** Starts the periodic checkpoint trigger; does nothing without checkpoints. Call once. */
@@ -148,6 +180,21 @@ public final class Coordinator {
 
   public AdminServiceImpl admin() {
     return admin;
+  }
+
+  /** Builds {@code GetStatus} and {@code GetTopology} answers; also publishes the dashboard URL. */
+  public StatusReporter reporter() {
+    return reporter;
+  }
+
+  /** The errors the coordinator observed lately. */
+  public ErrorLog errors() {
+    return errors;
+  }
+
+  /** The coordinator's own metrics, for {@code /metrics}. */
+  public CoordinatorMetrics metrics() {
+    return metrics;
   }
 
   /** Declares silent instances dead; schedule it ({@link LivenessMonitor#schedule}). */

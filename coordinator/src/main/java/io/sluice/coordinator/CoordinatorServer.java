@@ -5,6 +5,11 @@ import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.sluice.coordinator.control.ControlServiceImpl;
+import io.sluice.coordinator.dashboard.DashboardPort;
+import io.sluice.coordinator.dashboard.DashboardServer;
+import io.sluice.coordinator.dashboard.RateHistory;
+import io.sluice.coordinator.dashboard.StatusSampler;
+import io.sluice.coordinator.metrics.CoordinatorMetrics;
 import io.sluice.coordinator.lifecycle.PipelineLifecycle;
 import io.sluice.coordinator.lifecycle.PipelineState;
 import io.sluice.coordinator.recovery.SavepointCheck;
@@ -13,6 +18,7 @@ import io.sluice.coordinator.spec.PipelineSpec;
 import io.sluice.proto.v1.AdminServiceGrpc;
 import io.sluice.proto.v1.CheckpointMetadata;
 import io.sluice.proto.v1.ControlServiceGrpc;
+import io.sluice.runtime.api.StageFactory;
 import io.sluice.runtime.checkpoint.CheckpointStore;
 import io.sluice.runtime.checkpoint.DirectoryCheckpointStore;
 import java.io.IOException;
@@ -22,15 +28,18 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 
 /**
  * A running coordinator: a gRPC server (Netty) with {@code ControlService}, {@code AdminService}
- * and the standard gRPC health service, plus, on one scheduler thread (the coordinator thread),
- * the liveness check and, when the spec has {@code checkpoints:}, the checkpoint trigger,
- * timeouts and restores (see {@link Coordinator}).
+ * and the standard gRPC health service; the dashboard ({@link DashboardServer}: page, JSON API and
+ * {@code /metrics}) on a port of its own; and, on one scheduler thread (the coordinator thread),
+ * the liveness check, the dashboard's once-a-second sample and, when the spec has {@code
+ * checkpoints:}, the checkpoint trigger, timeouts and restores (see {@link Coordinator}).
  *
  * <pre>{@code
  * PipelineSpec spec = SpecLoader.load(Path.of("clicks.yaml"));
@@ -45,6 +54,9 @@ import java.util.concurrent.TimeUnit;
 public final class CoordinatorServer implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(CoordinatorServer.class.getName());
   private static final Duration GRACE = Duration.ofSeconds(5);
+  /** How often the dashboard's plots get a point, and how many are kept: ten minutes. */
+  private static final Duration SAMPLE_INTERVAL = Duration.ofSeconds(1);
+  private static final int SAMPLES_KEPT = 600;
 
   private final PipelineSpec spec;
   private final Server server;
@@ -52,6 +64,8 @@ public final class CoordinatorServer implements AutoCloseable {
   private final ScheduledExecutorService scheduler;
   private final PipelineLifecycle lifecycle;
   private final ControlServiceImpl control;
+  private final DashboardServer dashboard;
+  private final CoordinatorMetrics metrics;
 
   private CoordinatorServer(
       PipelineSpec spec,
@@ -59,13 +73,17 @@ public final class CoordinatorServer implements AutoCloseable {
       HealthStatusManager health,
       ScheduledExecutorService scheduler,
       PipelineLifecycle lifecycle,
-      ControlServiceImpl control) {
+      ControlServiceImpl control,
+      DashboardServer dashboard,
+      CoordinatorMetrics metrics) {
     this.spec = spec;
     this.server = server;
     this.health = health;
     this.scheduler = scheduler;
     this.lifecycle = lifecycle;
     this.control = control;
+    this.dashboard = dashboard;
+    this.metrics = metrics;
   }
 
   /**
@@ -74,7 +92,8 @@ public final class CoordinatorServer implements AutoCloseable {
    * @param spec a validated spec ({@link io.sluice.coordinator.spec.SpecLoader})
    * @param bindHost the address to listen on, e.g. "0.0.0.0" or "127.0.0.1"
    * @param port the port; usually {@code spec.coordinatorPort()}, 0 for any free one
-   * @throws IOException when the port cannot be bound, or the checkpoint store cannot be opened
+   * @throws IOException when the port (or the dashboard's, see {@link DashboardPort}) cannot be
+   *     bound, or the checkpoint store cannot be opened
    */
   public static CoordinatorServer start(PipelineSpec spec, String bindHost, int port)
       throws IOException {
@@ -144,10 +163,19 @@ public final class CoordinatorServer implements AutoCloseable {
     });
     Coordinator coordinator;
     Server server;
+    DashboardServer dashboard = null;
     HealthStatusManager health = new HealthStatusManager();
+    Clock clock = Clock.systemUTC();
     try {
-      coordinator = Coordinator.wire(
-          spec, System::nanoTime, Clock.systemUTC(), scheduler, store, savepoint);
+      int dashboardPort = DashboardPort.resolve(spec, System.getenv());
+      coordinator = Coordinator.wire(spec, System::nanoTime, clock, scheduler, store, savepoint);
+      RateHistory history = new RateHistory(SAMPLES_KEPT);
+      dashboard = DashboardServer.start(bindHost, dashboardPort, new DashboardServer.Views(
+          coordinator.reporter(), coordinator.checkpoints(), coordinator.errors(), history,
+          SAMPLE_INTERVAL, coordinator.metrics(), clock));
+      coordinator.reporter().dashboardUrl(dashboard.url());
+      new StatusSampler(coordinator.reporter(), history, sourceStages(spec), coordinator.errors(),
+          clock).schedule(scheduler, SAMPLE_INTERVAL);
       server = NettyServerBuilder.forAddress(new InetSocketAddress(bindHost, port))
           .addService(coordinator.control())
           .addService(coordinator.admin())
@@ -159,6 +187,9 @@ public final class CoordinatorServer implements AutoCloseable {
           .start();
     } catch (IOException | RuntimeException e) {
       scheduler.shutdownNow();
+      if (dashboard != null) {
+        dashboard.close();
+      }
       throw e;
     }
     for (String service : List.of(
@@ -177,9 +208,16 @@ public final class CoordinatorServer implements AutoCloseable {
         + spec.checkpoints().map(c -> describe(c, spec.name())).orElse("no checkpoints")
         + savepoint.map(s -> ", starting from savepoint " + s.getCheckpointId() + " at "
             + fromSavepoint.toAbsolutePath().normalize()).orElse("")
-        + ")");
-    return new CoordinatorServer(
-        spec, server, health, scheduler, coordinator.lifecycle(), coordinator.control());
+        + "); dashboard at " + dashboard.url() + " (metrics at " + dashboard.url() + "metrics)");
+    return new CoordinatorServer(spec, server, health, scheduler, coordinator.lifecycle(),
+        coordinator.control(), dashboard, coordinator.metrics());
+  }
+
+  private static Set<String> sourceStages(PipelineSpec spec) {
+    return spec.stages().stream()
+        .filter(s -> s.role() == StageFactory.Role.SOURCE)
+        .map(s -> s.name())
+        .collect(Collectors.toSet());
   }
 
   /**
@@ -205,6 +243,11 @@ public final class CoordinatorServer implements AutoCloseable {
   private static String describe(CheckpointSpec checkpoints, String pipeline) {
     return "checkpoints every " + checkpoints.interval().toMillis() + " ms, "
         + checkpoints.mode().specName() + ", to " + checkpoints.storageDir(pipeline);
+  }
+
+  /** Where the dashboard is served: {@code http://HOST:PORT/}. */
+  public String dashboardUrl() {
+    return dashboard.url();
   }
 
   /** The port the server listens on (the bound one when started with port 0). */
@@ -243,6 +286,8 @@ public final class CoordinatorServer implements AutoCloseable {
   public void close() {
     health.enterTerminalState();
     scheduler.shutdownNow();
+    dashboard.close();
+    metrics.close();
     control.shutdown("close() was called");
     server.shutdown();
     try {

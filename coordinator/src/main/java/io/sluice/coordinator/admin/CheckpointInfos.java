@@ -17,6 +17,7 @@ final class CheckpointInfos {
         .setSizeBytes(stats.sizeBytes())
         .setLocation(stats.location())
         .setFailureReason(stats.failureReason())
+        .setMaxAlignmentMillis(stats.maxAlignmentMillis())
         .build();
   }
 }

@@ -1,6 +1,9 @@
 package io.sluice.coordinator.admin;
 
 import io.sluice.coordinator.checkpoint.CheckpointCoordinator;
+import io.sluice.coordinator.checkpoint.CheckpointStats;
+import io.sluice.coordinator.events.ErrorEvent;
+import io.sluice.coordinator.events.ErrorLog;
 import io.sluice.coordinator.lifecycle.PipelineLifecycle;
 import io.sluice.coordinator.registry.InstanceRegistry;
 import io.sluice.coordinator.registry.InstanceSnapshot;
@@ -23,30 +26,42 @@ import java.util.Optional;
 
 /**
  * Builds {@link PipelineStatus} and {@link Topology} from the registry (and, with checkpoints,
- * the checkpoint coordinator's last finished checkpoint). Thread-safe: it only reads snapshots.
+ * the checkpoint coordinator's recent checkpoints), the error log and the dashboard's address.
+ * Thread-safe: it only reads snapshots; the dashboard URL is published once the dashboard is up.
  */
 public final class StatusReporter {
+  /** How many checkpoints {@code recent_checkpoints} lists. */
+  public static final int RECENT_CHECKPOINTS = 5;
+  /** How many errors {@code recent_errors} lists. */
+  public static final int RECENT_ERRORS = 20;
+
   private final PipelineSpec spec;
   private final InstanceRegistry registry;
   private final PipelineLifecycle lifecycle;
   private final Optional<CheckpointCoordinator> checkpoints;
-
-  public StatusReporter(InstanceRegistry registry, PipelineLifecycle lifecycle) {
-    this(registry, lifecycle, Optional.empty());
-  }
+  private final ErrorLog errors;
+  private volatile String dashboardUrl = "";
 
   /**
-   * @param checkpoints fills {@code last_checkpoint}: the newest checkpoint of this run that
-   *     completed or aborted
+   * @param checkpoints fills {@code last_checkpoint} (the newest checkpoint of this run that
+   *     completed or aborted) and {@code recent_checkpoints}; empty without checkpoints
+   * @param errors fills {@code recent_errors}
    */
   public StatusReporter(
       InstanceRegistry registry,
       PipelineLifecycle lifecycle,
-      Optional<CheckpointCoordinator> checkpoints) {
+      Optional<CheckpointCoordinator> checkpoints,
+      ErrorLog errors) {
     this.spec = registry.spec();
     this.registry = registry;
     this.lifecycle = lifecycle;
     this.checkpoints = checkpoints;
+    this.errors = errors;
+  }
+
+  /** Publishes where the dashboard is served, for {@code dashboard_url}. Any thread. */
+  public void dashboardUrl(String url) {
+    this.dashboardUrl = url;
   }
 
   public PipelineStatus status() {
@@ -56,9 +71,22 @@ public final class StatusReporter {
         .setPipeline(spec.name())
         .setState(lifecycle.state().wireName())
         .setGlobalWatermark(GlobalWatermark.of(all))
-        .setHeartbeatTimeoutMillis(spec.heartbeat().timeout().toMillis());
+        .setHeartbeatTimeoutMillis(spec.heartbeat().timeout().toMillis())
+        .setDashboardUrl(dashboardUrl);
     checkpoints.flatMap(CheckpointCoordinator::lastFinished)
         .ifPresent(last -> status.setLastCheckpoint(CheckpointInfos.of(last)));
+    checkpoints.ifPresent(c -> {
+      List<CheckpointStats> history = c.history();
+      history.subList(Math.max(0, history.size() - RECENT_CHECKPOINTS), history.size())
+          .forEach(stats -> status.addRecentCheckpoints(CheckpointInfos.of(stats)));
+    });
+    for (ErrorEvent error : errors.latest(RECENT_ERRORS)) {
+      status.addRecentErrors(io.sluice.proto.v1.ErrorEvent.newBuilder()
+          .setAtMillis(error.atMillis())
+          .setKind(error.kind().wireName())
+          .setSource(error.source())
+          .setMessage(error.message()));
+    }
     for (StageSpec stage : spec.stages()) {
       int desired = registry.desiredParallelism(stage.name());
       StageStatus.Builder s = StageStatus.newBuilder()

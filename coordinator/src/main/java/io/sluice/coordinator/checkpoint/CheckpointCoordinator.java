@@ -29,6 +29,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 import java.util.function.BooleanSupplier;
 import java.util.function.LongSupplier;
 
@@ -71,6 +73,7 @@ public final class CheckpointCoordinator {
   private final LongSupplier epoch;
   private final Path storageDir;
   private final CheckpointHistory history = new CheckpointHistory();
+  private final List<Consumer<CheckpointStats>> finishListeners = new CopyOnWriteArrayList<>();
 
   // Coordinator thread only (written before start() otherwise, which publishes it).
   private long lastId;
@@ -116,6 +119,15 @@ public final class CheckpointCoordinator {
    */
   public void numberAbove(long checkpointId) {
     lastId = Math.max(lastId, checkpointId);
+  }
+
+  /**
+   * Adds a listener told of every checkpoint and savepoint of this run as it completes or aborts
+   * (its final {@link CheckpointStats}), on the coordinator thread: for metrics and the error
+   * log. It must not block. Any thread; add listeners before {@link #start}.
+   */
+  public void addFinishListener(Consumer<CheckpointStats> listener) {
+    finishListeners.add(listener);
   }
 
   /** Starts the periodic trigger on the coordinator thread. Any thread; call once. */
@@ -370,6 +382,7 @@ public final class CheckpointCoordinator {
         CheckpointStats.State.COMPLETED, p.triggeredAtMillis, completedAt - p.triggeredAtMillis,
         p.sizeBytes(), p.maxAlignmentMillis(), location(p.id, p.savepoint), "");
     history.put(stats);
+    finished(stats);
     LOG.log(System.Logger.Level.INFO, name(p) + " complete in " + stats.durationMillis() + " ms, "
         + bytes(stats.sizeBytes()) + " (" + p.participantCount() + " instances, epoch " + p.epoch
         + ", longest alignment " + stats.maxAlignmentMillis() + " ms)");
@@ -395,9 +408,11 @@ public final class CheckpointCoordinator {
         .setAbortCheckpoint(AbortCheckpoint.newBuilder().setCheckpointId(p.id).setReason(reason))
         .build());
     long now = clock.millis();
-    history.put(new CheckpointStats(p.id, p.savepoint, CheckpointStats.State.ABORTED,
+    CheckpointStats stats = new CheckpointStats(p.id, p.savepoint, CheckpointStats.State.ABORTED,
         p.triggeredAtMillis, now - p.triggeredAtMillis, 0, 0, location(p.id, p.savepoint),
-        reason));
+        reason);
+    history.put(stats);
+    finished(stats);
     LOG.log(System.Logger.Level.WARNING, name(p) + " aborted after "
         + (now - p.triggeredAtMillis) + " ms: " + reason);
     CheckpointFailedException failed =
@@ -410,6 +425,17 @@ public final class CheckpointCoordinator {
           + "; the next prune removes them", e);
     }
     startQueuedSavepoints();
+  }
+
+  private void finished(CheckpointStats stats) {
+    for (Consumer<CheckpointStats> listener : finishListeners) {
+      try {
+        listener.accept(stats);
+      } catch (RuntimeException e) {
+        // Observers must not break the checkpoint protocol they observe.
+        LOG.log(System.Logger.Level.WARNING, "a checkpoint listener failed", e);
+      }
+    }
   }
 
   private void sendToLive(Command command) {

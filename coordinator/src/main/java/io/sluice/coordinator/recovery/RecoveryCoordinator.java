@@ -20,6 +20,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 import java.util.function.Predicate;
 
 /**
@@ -80,6 +82,7 @@ public final class RecoveryCoordinator implements RouteGate {
   /** Moved under the lock; read without it by the route computer. */
   private final Epoch epoch;
   private final Object lock = new Object();
+  private final List<Consumer<String>> restoreListeners = new CopyOnWriteArrayList<>();
 
   @GuardedBy("lock")
   private Phase phase = Phase.OPEN;
@@ -319,6 +322,19 @@ public final class RecoveryCoordinator implements RouteGate {
           + source.describe() + " at epoch " + newEpoch + " (" + cause + "); Restore sent to "
           + told + "; routes held until every instance has restored");
     }
+    String description =
+        "restoring from " + source.describe() + " at epoch " + newEpoch + " (" + cause + ")";
+    for (Consumer<String> listener : restoreListeners) {
+      listener.accept(description);
+    }
+  }
+
+  /**
+   * Adds a listener told, on the coordinator thread, each time a restore starts, with a sentence
+   * naming what it restores from and why; for the error log. It must not block. Any thread.
+   */
+  public void addRestoreListener(Consumer<String> listener) {
+    restoreListeners.add(listener);
   }
 
   @GuardedBy("lock")

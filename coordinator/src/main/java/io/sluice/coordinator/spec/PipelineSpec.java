@@ -12,6 +12,10 @@ import java.util.Optional;
  * @param name the pipeline's name ({@code pipeline:})
  * @param coordinatorPort the port the coordinator listens on ({@code coordinator: {port:}}),
  *     default {@value #DEFAULT_COORDINATOR_PORT}
+ * @param dashboardPort the port of the coordinator's dashboard, JSON API and {@code /metrics}
+ *     ({@code coordinator: {dashboardPort:}}), default {@value #DEFAULT_DASHBOARD_PORT}: any free
+ *     port, so that pipelines on one machine never collide; the environment variable {@code
+ *     SLUICE_DASHBOARD_PORT} overrides it
  * @param maxParallelism the size of the key-group space ({@code maxParallelism:}), default
  *     {@value #DEFAULT_MAX_PARALLELISM}; no stage may have more replicas
  * @param heartbeat heartbeat interval and timeout ({@code heartbeat:})
@@ -22,6 +26,7 @@ import java.util.Optional;
 public record PipelineSpec(
     String name,
     int coordinatorPort,
+    int dashboardPort,
     int maxParallelism,
     HeartbeatSpec heartbeat,
     Optional<CheckpointSpec> checkpoints,
@@ -29,6 +34,8 @@ public record PipelineSpec(
     List<StageSpec> stages) {
 
   public static final int DEFAULT_COORDINATOR_PORT = 7000;
+  /** 0: the dashboard takes any free port; its URL is in {@code GetStatus} and the log. */
+  public static final int DEFAULT_DASHBOARD_PORT = 0;
   public static final int DEFAULT_MAX_PARALLELISM = 128;
 
   public PipelineSpec {

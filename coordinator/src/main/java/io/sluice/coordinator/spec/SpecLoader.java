@@ -82,6 +82,7 @@ public final class SpecLoader {
     top.checkKeys(root);
     String name = top.pipelineName(root);
     int port = top.coordinatorPort(root);
+    int dashboardPort = top.dashboardPort(root);
     int maxParallelism = top.maxParallelism(root);
     HeartbeatSpec heartbeat = top.heartbeat(root);
     Optional<CheckpointSpec> checkpoints = top.checkpoints(root);
@@ -98,7 +99,7 @@ public final class SpecLoader {
           d.name, d.type, d.factory.role(), d.factory.stateful(), d.replicas, d.port, d.line,
           d.inputs, d.settings));
     }
-    return new PipelineSpec(name, port, maxParallelism, heartbeat, checkpoints, base, stages);
+    return new PipelineSpec(name, port, dashboardPort, maxParallelism, heartbeat, checkpoints, base, stages);
   }
 
   private List<StageDraft> readStages(

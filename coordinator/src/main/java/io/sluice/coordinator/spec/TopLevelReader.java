@@ -54,13 +54,24 @@ final class TopLevelReader {
     if (coordinator == null || coordinator.isNull()) {
       return PipelineSpec.DEFAULT_COORDINATOR_PORT;
     }
-    if (!isMapping(coordinator, "coordinator", "{port: 7000}")) {
+    if (!isMapping(coordinator, "coordinator", "{port: 7000, dashboardPort: 7080}")) {
       return PipelineSpec.DEFAULT_COORDINATOR_PORT;
     }
-    checkKeys(coordinator, "coordinator.", Set.of("port"), List.of("port"));
+    checkKeys(coordinator, "coordinator.", Set.of("port", "dashboardPort"),
+        List.of("port", "dashboardPort"));
     return intValue(
         coordinator.get("port"), "coordinator.port", PipelineSpec.DEFAULT_COORDINATOR_PORT, 0,
         65535);
+  }
+
+  /** {@code coordinator: {dashboardPort:}}; {@link #coordinatorPort} reports unknown keys. */
+  int dashboardPort(JsonNode root) {
+    JsonNode coordinator = root.get("coordinator");
+    if (coordinator == null || !coordinator.isObject()) {
+      return PipelineSpec.DEFAULT_DASHBOARD_PORT;
+    }
+    return intValue(coordinator.get("dashboardPort"), "coordinator.dashboardPort",
+        PipelineSpec.DEFAULT_DASHBOARD_PORT, 0, 65535);
   }
 
   int maxParallelism(JsonNode root) {

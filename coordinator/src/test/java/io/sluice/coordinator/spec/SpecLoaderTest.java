@@ -118,6 +118,38 @@ class SpecLoaderTest {
   }
 
   @Test
+  void dashboardPortDefaultsToAnyFreePortAndIsRead() throws SpecException {
+    assertThat(parse("""
+        pipeline: p
+        stages:
+          - {name: in, type: ingest}
+        """).dashboardPort()).isZero();
+    assertThat(parse("""
+        pipeline: p
+        coordinator: {port: 7100, dashboardPort: 7180}
+        stages:
+          - {name: in, type: ingest}
+        """).dashboardPort()).isEqualTo(7180);
+  }
+
+  @Test
+  void aBadDashboardPortIsNamedWithItsLine() {
+    List<Problem> problems = problems("""
+        pipeline: p
+        coordinator:
+          port: 7100
+          dashboardPort: 70000
+        stages:
+          - {name: in, type: ingest}
+        """);
+    assertThat(problems).hasSize(1);
+    assertThat(problems.get(0).line()).isEqualTo(4);
+    assertThat(problems.get(0).message())
+        .contains("'coordinator.dashboardPort' must be a whole number from 0 to 65535")
+        .contains("70000");
+  }
+
+  @Test
   void topLevelSettingsAreRead() throws SpecException {
     PipelineSpec spec = parse("""
         pipeline: p
