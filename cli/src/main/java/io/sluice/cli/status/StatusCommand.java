@@ -22,7 +22,8 @@ import picocli.CommandLine.Spec;
     description = {
       "Shows the pipeline's state, global watermark and last checkpoint, and for every stage"
           + " instance: state, pid, address, rates, busy and backpressured time, heartbeat age,"
-          + " watermark and the reason for its state.",
+          + " watermark and the reason for its state; then the edges, the recent checkpoints"
+          + " (duration, size, longest alignment) and the recent errors.",
       "--json adds each instance's gRPC and metrics addresses and the dashboard URL."
     })
 public final class StatusCommand implements Callable<Integer> {

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.proto.v1.CheckpointInfo;
+import io.sluice.proto.v1.ErrorEvent;
 import io.sluice.proto.v1.InstanceStatus;
 import io.sluice.proto.v1.PipelineStatus;
 import io.sluice.proto.v1.StageStatus;
@@ -22,6 +23,10 @@ import io.sluice.proto.v1.TopologyEdge;
  * {"pipeline": "clicks", "state": "running", "dashboardUrl": "http://…", "globalWatermark": ms,
  *  "globalWatermarkIso": "2026-01-01T00:00:05.000Z", "heartbeatTimeoutMillis": 5000,
  *  "lastCheckpoint": {…} | null,
+ *  "recentCheckpoints": [{"checkpointId", "state", "savepoint", "triggeredAtMillis",
+ *                         "durationMillis", "sizeBytes", "maxAlignmentMillis", "location",
+ *                         "failureReason"}],
+ *  "recentErrors": [{"atMillis", "atIso", "kind", "source", "message"}],
  *  "stages": [{"name", "type", "desiredParallelism", "inputs": [...],
  *              "instances": [{"instanceId", "index", "state", "reason", "pid", "runtime",
  *                             "grpcAddress", "metricsAddress", "metricsUrl",
@@ -33,6 +38,8 @@ import io.sluice.proto.v1.TopologyEdge;
  *                             "directUsedBytes", "rssBytes"}]}],
  *  "edges": [{"from", "output", "to", "partitioning"}]}
  * }</pre>
+ *
+ * The recent checkpoints and errors are oldest first, as the coordinator sends them.
  *
  * Stateless.
  */
@@ -55,6 +62,17 @@ public final class StatusJson {
       root.set("lastCheckpoint", checkpoint(s.getLastCheckpoint()));
     } else {
       root.putNull("lastCheckpoint");
+    }
+    ArrayNode recent = root.putArray("recentCheckpoints");
+    s.getRecentCheckpointsList().forEach(c -> recent.add(checkpoint(c)));
+    ArrayNode errors = root.putArray("recentErrors");
+    for (ErrorEvent e : s.getRecentErrorsList()) {
+      ObjectNode n = errors.addObject();
+      n.put("atMillis", e.getAtMillis());
+      n.put("atIso", Formats.watermark(e.getAtMillis()));
+      n.put("kind", e.getKind());
+      n.put("source", e.getSource());
+      n.put("message", e.getMessage());
     }
     ArrayNode stages = root.putArray("stages");
     for (StageStatus stage : s.getStagesList()) {
@@ -136,6 +154,7 @@ public final class StatusJson {
     n.put("triggeredAtMillis", c.getTriggeredAtMillis());
     n.put("durationMillis", c.getDurationMillis());
     n.put("sizeBytes", c.getSizeBytes());
+    n.put("maxAlignmentMillis", c.getMaxAlignmentMillis());
     n.put("location", c.getLocation());
     n.put("failureReason", c.getFailureReason());
     return n;

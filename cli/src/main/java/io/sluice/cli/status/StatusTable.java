@@ -1,6 +1,7 @@
 package io.sluice.cli.status;
 
 import io.sluice.proto.v1.CheckpointInfo;
+import io.sluice.proto.v1.ErrorEvent;
 import io.sluice.proto.v1.InstanceStatus;
 import io.sluice.proto.v1.PipelineStatus;
 import io.sluice.proto.v1.StageStatus;
@@ -12,9 +13,13 @@ import java.util.List;
 /**
  * Renders a {@link StatusReport} as the human-readable text of {@code sluice status}: a header
  * (pipeline state, global watermark, last checkpoint, dashboard), one table row per stage instance,
- * and the edges. Stateless.
+ * the edges, the recent checkpoints and the recent errors (newest first, as the dashboard lists
+ * them). Stateless.
  */
 public final class StatusTable {
+  /** How many recent errors the table shows; {@code --json} has every one the coordinator sent. */
+  static final int ERRORS_SHOWN = 10;
+
   static final List<String> COLUMNS =
       List.of(
           "STAGE",
@@ -101,7 +106,26 @@ public final class StatusTable {
         out.append("  ").append(e).append('\n');
       }
     }
+    if (s.getRecentCheckpointsCount() > 0) {
+      out.append("\nrecent checkpoints:\n");
+      for (int i = s.getRecentCheckpointsCount() - 1; i >= 0; i--) {
+        out.append("  ").append(checkpoint(s.getRecentCheckpoints(i))).append('\n');
+      }
+    }
+    if (s.getRecentErrorsCount() > 0) {
+      out.append("\nrecent errors:\n");
+      int oldestShown = Math.max(0, s.getRecentErrorsCount() - ERRORS_SHOWN);
+      for (int i = s.getRecentErrorsCount() - 1; i >= oldestShown; i--) {
+        out.append("  ").append(error(s.getRecentErrors(i))).append('\n');
+      }
+    }
     return out.toString();
+  }
+
+  /** {@code 2026-01-01T00:00:05.000Z  instance_dead  map-1: missed heartbeats for 5.2 s}. */
+  static String error(ErrorEvent e) {
+    return Formats.watermark(e.getAtMillis()) + "  " + e.getKind() + "  " + e.getSource() + ": "
+        + e.getMessage();
   }
 
   private static List<String> edges(StatusReport report) {
@@ -138,6 +162,9 @@ public final class StatusTable {
     }
     if (c.getSizeBytes() > 0) {
       sb.append(", ").append(Formats.bytes(c.getSizeBytes()));
+    }
+    if (c.getMaxAlignmentMillis() > 0) {
+      sb.append(", alignment ").append(c.getMaxAlignmentMillis()).append(" ms");
     }
     if (!c.getFailureReason().isEmpty()) {
       sb.append(": ").append(c.getFailureReason());

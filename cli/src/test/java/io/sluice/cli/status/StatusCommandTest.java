@@ -17,6 +17,7 @@ import io.sluice.proto.v1.GetTopologyRequest;
 import io.sluice.proto.v1.InstanceState;
 import io.sluice.proto.v1.InstanceStatus;
 import io.sluice.proto.v1.KeyGroupRange;
+import io.sluice.proto.v1.ErrorEvent;
 import io.sluice.proto.v1.Partitioning;
 import io.sluice.proto.v1.PipelineStatus;
 import io.sluice.proto.v1.StageStatus;
@@ -83,6 +84,31 @@ class StatusCommandTest {
                 .setState("completed")
                 .setDurationMillis(120)
                 .setSizeBytes(34 * 1024))
+        .addRecentCheckpoints(
+            CheckpointInfo.newBuilder()
+                .setCheckpointId(11)
+                .setState("aborted")
+                .setDurationMillis(30_000)
+                .setFailureReason("declined by per-user-1: disk full"))
+        .addRecentCheckpoints(
+            CheckpointInfo.newBuilder()
+                .setCheckpointId(12)
+                .setState("completed")
+                .setDurationMillis(120)
+                .setSizeBytes(34 * 1024)
+                .setMaxAlignmentMillis(7))
+        .addRecentErrors(
+            ErrorEvent.newBuilder()
+                .setAtMillis(WATERMARK)
+                .setKind("checkpoint_aborted")
+                .setSource("checkpoint 11")
+                .setMessage("aborted after 30000 ms: declined by per-user-1: disk full"))
+        .addRecentErrors(
+            ErrorEvent.newBuilder()
+                .setAtMillis(WATERMARK + 1000)
+                .setKind("instance_dead")
+                .setSource("per-user-1")
+                .setMessage("missed heartbeats for 6.2 s"))
         .addStages(
             StageStatus.newBuilder()
                 .setName("in")
@@ -210,6 +236,15 @@ class StatusCommandTest {
     assertThat(dead.indexOf("DEAD")).isEqualTo(stateColumn);
     assertThat(lines)
         .contains("  buys -> per-user (hash)", "  buys.dead-letter -> errors (round_robin)");
+    // Newest first, as the dashboard lists them.
+    assertThat(lines).containsSubsequence(
+        "recent checkpoints:",
+        "  #12 completed, 120 ms, 34.0 KiB, alignment 7 ms",
+        "  #11 aborted, 30000 ms: declined by per-user-1: disk full",
+        "recent errors:",
+        "  2026-01-01T00:00:06.000Z  instance_dead  per-user-1: missed heartbeats for 6.2 s",
+        "  2026-01-01T00:00:05.000Z  checkpoint_aborted  checkpoint 11: aborted after 30000 ms:"
+            + " declined by per-user-1: disk full");
   }
 
   @Test
@@ -226,6 +261,16 @@ class StatusCommandTest {
     assertThat(doc.get("globalWatermark").asLong()).isEqualTo(WATERMARK);
     assertThat(doc.get("globalWatermarkIso").asText()).isEqualTo("2026-01-01T00:00:05.000Z");
     assertThat(doc.get("lastCheckpoint").get("checkpointId").asLong()).isEqualTo(12);
+    assertThat(doc.get("recentCheckpoints")).extracting(c -> c.get("checkpointId").asLong())
+        .containsExactly(11L, 12L);
+    assertThat(doc.get("recentCheckpoints").get(1).get("maxAlignmentMillis").asLong())
+        .isEqualTo(7);
+    assertThat(doc.get("recentErrors")).hasSize(2);
+    JsonNode death = doc.get("recentErrors").get(1);
+    assertThat(death.get("kind").asText()).isEqualTo("instance_dead");
+    assertThat(death.get("source").asText()).isEqualTo("per-user-1");
+    assertThat(death.get("atIso").asText()).isEqualTo("2026-01-01T00:00:06.000Z");
+    assertThat(death.get("message").asText()).isEqualTo("missed heartbeats for 6.2 s");
     JsonNode in = doc.get("stages").get(0).get("instances").get(0);
     assertThat(in.get("instanceId").asText()).isEqualTo("clicks/in/0");
     assertThat(in.get("grpcAddress").asText()).isEqualTo("127.0.0.1:7001");
