@@ -170,6 +170,7 @@ public final class UpCommand implements Callable<Integer> {
               + launcher.processes().size()
               + " processes, logs in "
               + launcher.logDir());
+      printDashboard(launcher, out);
       out.println("Ctrl-C drains the pipeline and stops every process.");
       out.flush();
       return watch(launcher, out, err);
@@ -185,6 +186,18 @@ public final class UpCommand implements Callable<Integer> {
   }
 
   /** Redraws the status line every second until the coordinator exits (pipeline finished). */
+  /** Prints where the coordinator serves its dashboard; a coordinator that cannot say is skipped. */
+  private static void printDashboard(LocalLauncher launcher, PrintWriter out) {
+    try {
+      String url = launcher.status().getDashboardUrl();
+      if (!url.isEmpty()) {
+        out.println("dashboard at " + url + " (metrics at " + url.replaceAll("/+$", "") + "/metrics)");
+      }
+    } catch (RuntimeException e) { // the status line below shows what is wrong with the coordinator
+      out.println("dashboard: the coordinator did not say where (" + e.getMessage() + ")");
+    }
+  }
+
   private int watch(LocalLauncher launcher, PrintWriter out, PrintWriter err)
       throws InterruptedException {
     boolean terminal = System.console() != null;
