@@ -48,6 +48,8 @@ import io.sluice.runtime.internal.task.Mailbox;
 import io.sluice.runtime.internal.task.OperatorRunner;
 import io.sluice.runtime.internal.task.Subtask;
 import io.sluice.runtime.internal.task.SubtaskState;
+import io.sluice.runtime.internal.trace.ProcessSpans;
+import io.sluice.runtime.internal.trace.StageTracing;
 import io.sluice.runtime.internal.trace.TraceOrigin;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -143,6 +145,8 @@ public final class StageProcess implements AutoCloseable {
     return t;
   });
   private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+  // Set up once, from the registration (its resource names the instance); off until then.
+  private volatile StageTracing tracing = StageTracing.off();
   private volatile SubtaskState finalState;
   private volatile String failure;
 
@@ -305,12 +309,14 @@ public final class StageProcess implements AutoCloseable {
     double maxRate = config.doubleValue("maxRate", 0);
     if (r.getStageType().equals(GeneratorStageFactory.TYPE)) {
       GeneratorStageFactory.Settings gs = GeneratorStageFactory.settings(config);
-      generator = new GeneratorSource(gs, r.getInstanceId(), Clock.systemUTC(), metrics, TraceOrigin.from(config));
+      generator = new GeneratorSource(gs, r.getInstanceId(), Clock.systemUTC(), metrics, TraceOrigin.from(config),
+          ProcessSpans.create(tracing, options.stage(), r.getInstanceId(), r.getIndex()));
       sourceHandler = generator;
       maxRate = gs.rate();
     } else if (source) {
       ingest = new IngestEndpoint(r.getPipeline(), r.getInstanceId(), settings.credits(), mailbox,
-          Clock.systemUTC(), metrics, TraceOrigin.from(config));
+          Clock.systemUTC(), metrics, TraceOrigin.from(config),
+          ProcessSpans.create(tracing, options.stage(), r.getInstanceId(), r.getIndex()));
       sourceHandler = ingest;
     }
     Task[] self = new Task[1];
@@ -376,6 +382,7 @@ public final class StageProcess implements AutoCloseable {
         store = new DirectoryCheckpointStore(Path.of(r.getCheckpoints().getStorageDir()));
       }
       control.epoch(r.getEpoch());
+      tracing = StageTracing.fromEnvironment(options.stage(), r.getInstanceId());
       build(r, r.getEpoch(), null);
       built.complete(null);
     } catch (RuntimeException | Error e) {
@@ -474,7 +481,8 @@ public final class StageProcess implements AutoCloseable {
   private <KIn, VIn, KOut, VOut> OperatorRunner<KIn, VIn, KOut, VOut> newRunner(
       Registered r, StageDefinition<KIn, VIn, KOut, VOut> definition, OutputRouter router, Mailbox mailbox) {
     return new OperatorRunner<>(
-        options.stage(), r.getInstanceId(), r.getIndex(), definition, router, mailbox, Clock.systemUTC(), metrics);
+        options.stage(), r.getInstanceId(), r.getIndex(), definition, router, mailbox, Clock.systemUTC(), metrics,
+        tracing);
   }
 
   /** Every stage type on the classpath, by type name. */
@@ -579,6 +587,7 @@ public final class StageProcess implements AutoCloseable {
     }
     scheduler.shutdownNow();
     snapshotWriter.shutdown();
+    tracing.close(); // after the subtask's last span: exports what the batch processor holds
     if (metricsEndpoint != null) {
       metricsEndpoint.close();
     }

@@ -22,8 +22,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * every process, sampled from /proc while the run lasts.
  *
  * <p>Usage: {@code MeshBenchmark [--hops 1|2] [--events N] [--payload BYTES] [--batch EVENTS] [--runs R] [--jvm
- * "OPTS"] [--checkpoints INTERVAL]}; with {@code --checkpoints 1s} the pipeline takes an exactly-once
- * checkpoint every second into a temporary folder.
+ * "OPTS"] [--checkpoints INTERVAL] [--trace-ratio R]}; with {@code --checkpoints 1s} the pipeline takes an
+ * exactly-once checkpoint every second into a temporary folder. With {@code --trace-ratio R} every stage
+ * exports traces over OTLP/gRPC to a receiver in this process (which counts spans and discards them), and
+ * the generator samples a ratio R of its events (0 measures the cost of tracing being on at all).
  */
 public final class MeshBenchmark {
   /** Small, fixed footprints: the budget is 512 MB RSS for three stage processes together. */
@@ -48,6 +50,7 @@ public final class MeshBenchmark {
     int batch = 256;
     List<String> jvm = BENCH_JVM;
     String checkpoints = null;
+    Double traceRatio = null;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--hops" -> hops = Integer.parseInt(args[++i]);
@@ -57,13 +60,26 @@ public final class MeshBenchmark {
         case "--batch" -> batch = Integer.parseInt(args[++i]);
         case "--jvm" -> jvm = List.of(args[++i].trim().split("\\s+"));
         case "--checkpoints" -> checkpoints = args[++i];
+        case "--trace-ratio" -> traceRatio = Double.parseDouble(args[++i]);
         default -> throw new IllegalArgumentException("unknown option " + args[i]
-            + " (use --hops, --events, --payload, --batch, --runs, --jvm, --checkpoints)");
+            + " (use --hops, --events, --payload, --batch, --runs, --jvm, --checkpoints, --trace-ratio)");
       }
     }
     for (int r = 1; r <= runs; r++) {
-      Result res = run(hops, events, payload, batch, jvm, checkpoints);
-      print(r, res);
+      if (traceRatio == null) {
+        print(r, run(hops, events, payload, batch, jvm, checkpoints));
+        continue;
+      }
+      try (SpanCounter spans = SpanCounter.start()) {
+        Result res = run(hops, events, payload, batch, jvm, checkpoints, traceRatio, spans.endpoint());
+        print(r, res);
+        // One span per sampled event at each of the hops + 1 stages.
+        double expected = traceRatio * res.events() * (hops + 1);
+        System.out.printf(Locale.ROOT, "  tracing at ratio %s: %,d spans received of about %,.0f expected"
+                + " (%,.0f dropped or lost, %.1f%%), %,d export requests%n",
+            traceRatio, spans.spans(), expected, Math.max(0, expected - spans.spans()),
+            expected == 0 ? 0 : 100 * Math.max(0, expected - spans.spans()) / expected, spans.requests());
+      }
     }
   }
 
@@ -88,6 +104,16 @@ public final class MeshBenchmark {
   /** Runs the pipeline once, checkpointing every {@code checkpoints} (null: no checkpoints). */
   public static Result run(int hops, long events, int payload, int batch, List<String> jvm, String checkpoints)
       throws Exception {
+    return run(hops, events, payload, batch, jvm, checkpoints, null, null);
+  }
+
+  /**
+   * As {@link #run(int, long, int, int, List, String)}, with tracing: the generator samples {@code
+   * traceRatio} of its events and every process exports OTLP to {@code otlpEndpoint} (both null: no
+   * tracing).
+   */
+  public static Result run(int hops, long events, int payload, int batch, List<String> jvm, String checkpoints,
+      Double traceRatio, String otlpEndpoint) throws Exception {
     // Every stage batches the same way; bytes scale with the count (about 150 bytes an event).
     String batching = "    batch: {maxEvents: " + batch + ", maxBytes: " + (batch * 256) + "}\n";
     Path dir = Files.createTempDirectory("sluice-bench");
@@ -103,7 +129,8 @@ public final class MeshBenchmark {
             + dir.resolve("checkpoints") + "}\n")
         .append("stages:\n")
         .append("  - name: gen\n    type: generator\n    count: ").append(events)
-        .append("\n    payloadBytes: ").append(payload).append("\n    format: binary\n").append(batching);
+        .append("\n    payloadBytes: ").append(payload).append("\n    format: binary\n").append(batching)
+        .append(traceRatio == null ? "" : "    tracing: {sampleRatio: " + traceRatio + "}\n");
     String prev = "gen";
     for (int h = 1; h < hops; h++) {
       yaml.append("  - name: relay").append(h).append("\n    type: passthrough\n    from: ").append(prev).append('\n')
@@ -118,7 +145,11 @@ public final class MeshBenchmark {
     Map<String, Long> peak = new ConcurrentHashMap<>();
     Map<String, Long> cpu = new ConcurrentHashMap<>();
     long t0 = System.nanoTime();
-    try (LocalLauncher mesh = LocalLauncher.builder(spec).jvmOptions(jvm).logDir(dir.resolve("logs")).build()) {
+    LocalLauncher.Builder builder = LocalLauncher.builder(spec).jvmOptions(jvm).logDir(dir.resolve("logs"));
+    if (otlpEndpoint != null) {
+      builder.environment("OTEL_EXPORTER_OTLP_ENDPOINT", otlpEndpoint);
+    }
+    try (LocalLauncher mesh = builder.build()) {
       mesh.start();
       Thread sampler = new Thread(() -> {
         while (!Thread.currentThread().isInterrupted()) {

@@ -15,7 +15,8 @@ import java.util.Map;
  * forwards it unchanged, {@link #encode} returns that event as it is, so a pass-through stage does
  * not re-encode anything.
  *
- * <p>Threading: stateless apart from the id counter; use one per subtask.
+ * <p>Threading: stateless apart from the id counter and where the last decoded event's trace
+ * context lay; use one per subtask.
  */
 public final class RecordCodec {
   private static final RecordAccess.Accessor ACCESS = RecordAccess.get();
@@ -97,6 +98,8 @@ public final class RecordCodec {
     int payloadLength = 0;
     long time = 0;
     int p = offset;
+    lastTraceAt = -1;
+    lastTraceLength = 0;
     while (p < end) {
       long tagAndPos = varint(buffer, p, end);
       int t = (int) (tagAndPos >>> 32);
@@ -124,7 +127,12 @@ public final class RecordCodec {
           } else if (t == PAYLOAD) {
             payloadAt = p;
             payloadLength = n;
+          } else if (t == TRACE) {
+            lastTraceAt = p;
+            lastTraceLength = n;
           } else if (t == ATTRIBUTES) {
+            lastTraceAt = -1; // the record's origin is then the parsed Event: ask it
+            lastTraceLength = 0;
             return decode(Event.parseFrom(ByteString.copyFrom(buffer, offset, length)), keySerde, valueSerde);
           }
           p += n;
@@ -232,6 +240,23 @@ public final class RecordCodec {
 
   private final String idPrefix;
   private long nextId;
+  // Where the trace field of the last event decoded from an array lies (set by that decode), so
+  // the runner can read its sampled flag without another scan.
+  private int lastTraceAt = -1;
+  private int lastTraceLength;
+
+  /**
+   * The position in the batch array of the trace context of the event last decoded with {@link
+   * #decode(byte[], int, int, Serde, Serde)}, or -1 when it had none (or took the full parse).
+   */
+  public int lastTraceAt() {
+    return lastTraceAt;
+  }
+
+  /** The length of the trace context at {@link #lastTraceAt()}. */
+  public int lastTraceLength() {
+    return lastTraceLength;
+  }
 
   /** @param idPrefix prefix of ids made up for records created without one (the instance id) */
   public RecordCodec(String idPrefix) {

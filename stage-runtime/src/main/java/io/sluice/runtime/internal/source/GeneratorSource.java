@@ -35,6 +35,8 @@ public final class GeneratorSource implements Subtask.ItemHandler {
   private final byte[] filler;
   private long maxEventTime = Long.MIN_VALUE;
   private final TraceOrigin traces;
+  // The generator's process spans; null when this process does not trace.
+  private final io.sluice.runtime.internal.trace.ProcessSpans spans;
   private final String idPrefix;
   private final byte[] idPrefixBytes;
   // The decimal digits of the last sequence number written, right-aligned, '0'-padded on the left.
@@ -50,7 +52,19 @@ public final class GeneratorSource implements Subtask.ItemHandler {
       Clock clock,
       TaskMetrics metrics,
       TraceOrigin traces) {
+    this(settings, instanceId, clock, metrics, traces, null);
+  }
+
+  /** As the other constructor, recording a root span per sampled event through {@code spans} (nullable). */
+  public GeneratorSource(
+      GeneratorStageFactory.Settings settings,
+      String instanceId,
+      Clock clock,
+      TaskMetrics metrics,
+      TraceOrigin traces,
+      io.sluice.runtime.internal.trace.ProcessSpans spans) {
     this.traces = traces;
+    this.spans = spans;
     this.idPrefix = instanceId + "-";
     this.idPrefixBytes = idPrefix.getBytes(java.nio.charset.StandardCharsets.UTF_8);
     this.settings = settings;
@@ -85,6 +99,9 @@ public final class GeneratorSource implements Subtask.ItemHandler {
       long created = System.nanoTime();
       for (int i = 0; i < n; i++) {
         out.emitRaw("", binaryEvent(generated++, now, created));
+        if (spans != null && spans.active()) {
+          spans.end(); // the span binaryEvent started for a sampled event
+        }
       }
       metrics.received(n);
       subtask.consumeTokens(n);
@@ -92,15 +109,27 @@ public final class GeneratorSource implements Subtask.ItemHandler {
     }
     for (int i = 0; i < n; i++) {
       long seq = generated++;
+      ByteString payload = payload(seq);
+      boolean sampled = traces.nextSampled();
+      TraceContext trace;
+      if (sampled && spans != null) {
+        spans.startRoot(idPrefix + seq, payload.size());
+        trace = TraceOrigin.newRoot(spans.traceId(), spans.spanId(), true);
+      } else {
+        trace = traces.newRoot(sampled);
+      }
       // Id and content type as bytes: protobuf then need not measure and encode them as UTF-8.
       out.emit("", Event.newBuilder()
           .setIdBytes(ByteString.copyFromUtf8(idPrefix + seq))
           .setKey(keys[(int) (mix(seq) % keys.length)])
           .setEventTime(now)
-          .setPayload(payload(seq))
+          .setPayload(payload)
           .setContentTypeBytes(settings.json() ? JSON_TYPE : BINARY_TYPE)
-          .setTrace(traces.newRoot())
+          .setTrace(trace)
           .build());
+      if (spans != null && spans.active()) {
+        spans.end();
+      }
     }
     metrics.received(n);
     subtask.consumeTokens(n);
@@ -163,7 +192,13 @@ public final class GeneratorSource implements Subtask.ItemHandler {
     p += BINARY_TYPE_BYTES.length;
     out[p++] = (byte) TRACE_TAG;
     out[p++] = (byte) traceLen;
-    p = traces.writeRoot(out, p, sampled);
+    if (sampled && spans != null) {
+      // A root span for the event, which carries its ids; the caller ends it once the event is sent.
+      spans.startRoot(idPrefix + seq, payloadLen);
+      p = TraceOrigin.writeSampled(out, p, spans.traceId(), spans.spanId());
+    } else {
+      p = traces.writeRoot(out, p, sampled);
+    }
     if (p != size) {
       throw new IllegalStateException("generator wrote " + p + " bytes of an event sized " + size);
     }

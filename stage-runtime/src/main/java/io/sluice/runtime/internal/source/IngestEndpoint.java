@@ -39,6 +39,8 @@ public final class IngestEndpoint extends IngestServiceGrpc.IngestServiceImplBas
   private final Clock clock;
   private final TaskMetrics metrics;
   private final TraceOrigin traces;
+  // The ingest's process spans; null when this process does not trace.
+  private final io.sluice.runtime.internal.trace.ProcessSpans spans;
   private Subtask subtask;
   private volatile boolean draining;
   // Confined to the subtask thread.
@@ -59,7 +61,21 @@ public final class IngestEndpoint extends IngestServiceGrpc.IngestServiceImplBas
       Clock clock,
       TaskMetrics metrics,
       TraceOrigin traces) {
+    this(pipeline, instanceId, credits, mailbox, clock, metrics, traces, null);
+  }
+
+  /** As the other constructor, recording a span per sampled event through {@code spans} (nullable). */
+  public IngestEndpoint(
+      String pipeline,
+      String instanceId,
+      int credits,
+      Mailbox mailbox,
+      Clock clock,
+      TaskMetrics metrics,
+      TraceOrigin traces,
+      io.sluice.runtime.internal.trace.ProcessSpans spans) {
     this.traces = traces;
+    this.spans = spans;
     this.pipeline = pipeline;
     this.instanceId = instanceId;
     this.credits = credits;
@@ -201,7 +217,10 @@ public final class IngestEndpoint extends IngestServiceGrpc.IngestServiceImplBas
     for (Event e : req.getEventsList()) {
       if (seq > last) {
         boolean traced = e.hasTrace() && TraceOrigin.isValid(e.getTrace());
-        if (e.getId().isEmpty() || e.getEventTime() == 0 || !traced) {
+        // Sampling is decided here, once: a client's context keeps its flag (parent-based).
+        boolean sampled = traced ? (e.getTrace().getTraceFlags() & 1) != 0 : traces.nextSampled();
+        boolean span = sampled && spans != null;
+        if (e.getId().isEmpty() || e.getEventTime() == 0 || !traced || span) {
           Event.Builder b = e.toBuilder();
           if (e.getId().isEmpty()) {
             b.setId(channel.producer + "-" + seq);
@@ -209,13 +228,28 @@ public final class IngestEndpoint extends IngestServiceGrpc.IngestServiceImplBas
           if (e.getEventTime() == 0) {
             b.setEventTime(now);
           }
-          if (!traced) {
+          if (span) {
+            // The ingest's span: a child of the client's, or the root of a new trace; the event
+            // carries it on.
+            if (traced) {
+              spans.startChild(e.getTrace(), b.getId(), e.getPayload().size());
+            } else {
+              spans.startRoot(b.getId(), e.getPayload().size());
+            }
+            b.setTrace(spans.outgoing(traced ? e.getTrace() : null));
+          } else if (!traced) {
             // Every event carries a trace context from here on; a client's own is continued.
-            b.setTrace(traces.newRoot());
+            b.setTrace(traces.newRoot(sampled));
           }
           e = b.build();
         }
-        out.emit("", e);
+        try {
+          out.emit("", e);
+        } finally {
+          if (span) {
+            spans.end();
+          }
+        }
         maxEventTime = Math.max(maxEventTime, e.getEventTime());
         last = seq;
         taken++;

@@ -13,6 +13,9 @@ import io.sluice.runtime.api.SerdeException;
 import io.sluice.runtime.api.StageDefinition;
 import io.sluice.runtime.internal.codec.RecordCodec;
 import io.sluice.runtime.internal.metrics.TaskMetrics;
+import io.sluice.runtime.internal.trace.ProcessSpans;
+import io.sluice.runtime.internal.trace.StageTracing;
+import io.sluice.runtime.internal.trace.TraceWire;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.Executor;
@@ -23,6 +26,10 @@ import java.util.logging.Logger;
  * Runs one operator on the subtask thread: decodes events with the stage's serdes, calls the
  * operator, encodes what it forwards and hands it to the emitter. An input the operator cannot
  * process (bad bytes, an exception) goes to the dead-letter output with the reason.
+ *
+ * <p>Tracing: for each sampled input (the flag is read from the wire as the event is scanned) it
+ * records a {@code process} span, and what the operator sends while processing that input carries
+ * the span's context; unsampled inputs take the same path as with tracing off.
  *
  * <p>Threading: confined to the subtask thread.
  *
@@ -46,6 +53,10 @@ public final class OperatorRunner<KIn, VIn, KOut, VOut> implements OperatorConte
   private final Mailbox mailbox;
   private final Clock clock;
   private final TaskMetrics metrics;
+  // Null when this process does not trace: then nothing below looks at trace contexts.
+  private final ProcessSpans spans;
+  // What a raw operator emits through while a sampled input's span is active.
+  private final RawOperator.Emitter tracingOut;
   // The input being processed: its wire form, parsed into an Event only if someone needs it
   // (a dead letter, a derived id); or an Event that arrived parsed.
   private com.google.protobuf.ByteString currentWire;
@@ -67,6 +78,20 @@ public final class OperatorRunner<KIn, VIn, KOut, VOut> implements OperatorConte
       Mailbox mailbox,
       Clock clock,
       TaskMetrics metrics) {
+    this(stageName, instanceId, instanceIndex, definition, out, mailbox, clock, metrics, StageTracing.off());
+  }
+
+  /** As the other constructor, recording spans through {@code tracing} when it is enabled. */
+  public OperatorRunner(
+      String stageName,
+      String instanceId,
+      int instanceIndex,
+      StageDefinition<KIn, VIn, KOut, VOut> definition,
+      RawOperator.Emitter out,
+      Mailbox mailbox,
+      Clock clock,
+      TaskMetrics metrics,
+      StageTracing tracing) {
     this.stageName = stageName;
     this.instanceId = instanceId;
     this.instanceIndex = instanceIndex;
@@ -78,6 +103,8 @@ public final class OperatorRunner<KIn, VIn, KOut, VOut> implements OperatorConte
     this.mailbox = mailbox;
     this.clock = clock;
     this.metrics = metrics;
+    this.spans = ProcessSpans.create(tracing, stageName, instanceId, instanceIndex);
+    this.tracingOut = spans == null ? null : new RetracingEmitter();
   }
 
   /** The operator instance (for stages that expose services bound to it). */
@@ -128,28 +155,32 @@ public final class OperatorRunner<KIn, VIn, KOut, VOut> implements OperatorConte
   /** Processes one input event. */
   public void process(Event event) {
     current = event;
+    boolean traced = spans != null && ProcessSpans.sampled(event) && spans.start(event);
     try {
       if (raw != null) {
-        raw.process(event, out);
+        raw.process(event, traced ? tracingOut : out);
         return;
       }
       Record<KIn, VIn> record;
       try {
         record = codec.decode(event, definition.keyIn(), definition.valueIn());
       } catch (SerdeException e) {
-        deadLetter(event, e.getMessage());
+        deadLetter(event, e.getMessage(), e);
         return;
       }
       operator.process(record);
     } catch (Exception e) { // also checked exceptions thrown sneakily by user code
       // Same rule as the test kit: the message, or the exception's class when it has none.
       String reason = e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
-      deadLetter(event, reason);
+      deadLetter(event, reason, e);
       if (deadLetterLogs++ < 5) {
         LOG.log(Level.WARNING, instanceId + ": operator failed on event " + event.getId(), e);
       }
     } finally {
       current = null;
+      if (traced) {
+        spans.end();
+      }
     }
   }
 
@@ -157,8 +188,20 @@ public final class OperatorRunner<KIn, VIn, KOut, VOut> implements OperatorConte
   public void process(io.sluice.runtime.internal.exchange.InboundBatch batch) {
     int n = batch.size();
     if (raw != null && raw.handlesRawBytes()) {
+      if (spans == null) {
+        for (int i = 0; i < n; i++) {
+          raw.processRaw(batch.eventBytes(i), out);
+        }
+        return;
+      }
+      byte[] array = batch.array();
       for (int i = 0; i < n; i++) {
-        raw.processRaw(batch.eventBytes(i), out);
+        long trace = TraceWire.locate(array, batch.offset(i), batch.length(i));
+        if (trace >= 0 && TraceWire.sampled(array, (int) (trace >>> 32), (int) trace)) {
+          processRawSampled(batch.eventBytes(i));
+        } else {
+          raw.processRaw(batch.eventBytes(i), out);
+        }
       }
       return;
     }
@@ -182,6 +225,25 @@ public final class OperatorRunner<KIn, VIn, KOut, VOut> implements OperatorConte
     }
   }
 
+  /** A sampled event for an operator that takes bytes: parsed once, to start its span. */
+  private void processRawSampled(com.google.protobuf.ByteString bytes) {
+    boolean traced;
+    try {
+      traced = spans.start(Event.parseFrom(bytes));
+    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+      traced = false; // the operator takes the bytes as they are, as it would untraced
+    }
+    if (!traced) {
+      raw.processRaw(bytes, out);
+      return;
+    }
+    try {
+      raw.processRaw(bytes, tracingOut);
+    } finally {
+      spans.end();
+    }
+  }
+
   /** Processes event {@code i} of a batch, decoded in place from the batch's array. */
   private void processWire(io.sluice.runtime.internal.exchange.InboundBatch batch, int i) {
     current = null;
@@ -200,11 +262,23 @@ public final class OperatorRunner<KIn, VIn, KOut, VOut> implements OperatorConte
     } else {
       currentWire = (com.google.protobuf.ByteString) origin;
     }
+    boolean traced = false;
+    if (spans != null) {
+      // The decode noted where the trace context lies: reading its flag costs a few byte reads.
+      traced = current != null
+          ? ProcessSpans.sampled(current) && spans.start(current)
+          : codec.lastTraceAt() >= 0
+              && TraceWire.sampled(batch.array(), codec.lastTraceAt(), codec.lastTraceLength())
+              && spans.start(currentEvent());
+    }
     try {
       runOperator(record);
     } finally {
       currentWire = null;
       current = null;
+      if (traced) {
+        spans.end();
+      }
     }
   }
 
@@ -214,7 +288,7 @@ public final class OperatorRunner<KIn, VIn, KOut, VOut> implements OperatorConte
       operator.process(record);
     } catch (Exception e) { // also checked exceptions thrown sneakily by user code
       String reason = e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
-      deadLetter(currentEvent(), reason);
+      deadLetter(currentEvent(), reason, e);
       if (deadLetterLogs++ < 5) {
         LOG.log(Level.WARNING, instanceId + ": operator failed on an event", e);
       }
@@ -225,21 +299,27 @@ public final class OperatorRunner<KIn, VIn, KOut, VOut> implements OperatorConte
   private void processWire(com.google.protobuf.ByteString wire) {
     currentWire = wire;
     current = null;
+    // Only events the fast decoder refused come here (mostly to be dead-lettered): no need to be quick.
+    io.sluice.proto.v1.TraceContext trace = spans == null ? null : RecordCodec.traceContextOfWire(wire);
+    boolean traced = trace != null && (trace.getTraceFlags() & 1) != 0 && spans.start(currentEvent());
     try {
       Record<KIn, VIn> record;
       try {
         record = codec.decode(wire, definition.keyIn(), definition.valueIn());
       } catch (SerdeException e) {
-        deadLetter(currentEvent(), e.getMessage());
+        deadLetter(currentEvent(), e.getMessage(), e);
         return;
       } catch (com.google.protobuf.InvalidProtocolBufferException e) {
-        deadLetter(currentEvent(), "malformed event bytes: " + e.getMessage());
+        deadLetter(currentEvent(), "malformed event bytes: " + e.getMessage(), e);
         return;
       }
       runOperator(record);
     } finally {
       currentWire = null;
       current = null;
+      if (traced) {
+        spans.end();
+      }
     }
   }
 
@@ -360,6 +440,9 @@ public final class OperatorRunner<KIn, VIn, KOut, VOut> implements OperatorConte
   }
 
   private void send(String output, Object encoded) {
+    if (spans != null && spans.active()) {
+      encoded = spans.retrace(encoded);
+    }
     if (encoded instanceof com.google.protobuf.ByteString raw) {
       out.emitRaw(output, raw); // unchanged: the bytes it came in as
     } else {
@@ -368,10 +451,36 @@ public final class OperatorRunner<KIn, VIn, KOut, VOut> implements OperatorConte
   }
 
   private void deadLetter(Event event, String reason) {
+    deadLetter(event, reason, null);
+  }
+
+  /** Dead-letters an input; {@code cause} is the exception behind it, if any (for the span). */
+  private void deadLetter(Event event, String reason, Throwable cause) {
     metrics.deadLettered();
-    out.emit(
-        OutputTag.DEAD_LETTER,
-        event.toBuilder().putAttributes("error", reason).putAttributes("stage", stageName).build());
+    Event dead = event.toBuilder().putAttributes("error", reason).putAttributes("stage", stageName).build();
+    if (spans != null && spans.active()) {
+      spans.failed(reason, cause);
+      dead = spans.retrace(dead);
+    }
+    out.emit(OutputTag.DEAD_LETTER, dead);
+  }
+
+  /** Sends what a raw operator emits on the context of the active span (see ProcessSpans#retrace). */
+  private final class RetracingEmitter implements RawOperator.Emitter {
+    @Override
+    public void emit(String output, Event event) {
+      out.emit(output, spans.retrace(event));
+    }
+
+    @Override
+    public void emitRaw(String output, com.google.protobuf.ByteString event) {
+      Object retraced = spans.retrace(event);
+      if (retraced instanceof com.google.protobuf.ByteString bytes) {
+        out.emitRaw(output, bytes);
+      } else {
+        out.emit(output, (Event) retraced);
+      }
+    }
   }
 
   @Override

@@ -34,18 +34,77 @@ public final class TraceOrigin {
     this.random = new SplittableRandom(seed);
   }
 
-  /** From a source's {@code tracing: {sampleRatio}} setting (default 0.01). */
+  /** The ratio used when neither the stage nor the OTEL_* variables set one. */
+  public static final double DEFAULT_SAMPLE_RATIO = 0.01;
+
+  /** From a source's settings and the process's OTEL_* settings; see {@link #sampleRatio}. */
   public static TraceOrigin from(StageConfig config) {
-    double ratio = config.doubleValue("tracing.sampleRatio", 0.01);
-    if (!(ratio >= 0 && ratio <= 1)) {
-      throw new ConfigException("tracing.sampleRatio", "'tracing.sampleRatio' must be between 0 and 1, got " + ratio);
+    return new TraceOrigin(sampleRatio(config, OtelSettings::lookup), System.nanoTime() ^ ProcessHandle.current().pid());
+  }
+
+  /**
+   * The ratio of root traces a source samples: the stage's {@code tracing.sampleRatio}; else, when
+   * {@code OTEL_TRACES_SAMPLER} is {@code traceidratio} or {@code parentbased_traceidratio}, {@code
+   * OTEL_TRACES_SAMPLER_ARG} (1.0 when unset, as the OpenTelemetry SDK reads it); {@code
+   * always_on}/{@code parentbased_always_on} mean 1 and {@code always_off}/{@code
+   * parentbased_always_off} 0; else {@link #DEFAULT_SAMPLE_RATIO}. This is the only ratio applied:
+   * every later stage follows the sampled flag.
+   *
+   * @param otel an OpenTelemetry setting by its property name ({@code otel.traces.sampler}), or null
+   * @throws ConfigException when the chosen setting is not a number between 0 and 1
+   */
+  public static double sampleRatio(StageConfig config, java.util.function.Function<String, String> otel) {
+    if (config.has("tracing.sampleRatio")) {
+      double ratio = config.doubleValue("tracing.sampleRatio", DEFAULT_SAMPLE_RATIO);
+      if (!(ratio >= 0 && ratio <= 1)) {
+        throw new ConfigException("tracing.sampleRatio",
+            "'tracing.sampleRatio' must be between 0 and 1, got " + ratio);
+      }
+      return ratio;
     }
-    return new TraceOrigin(ratio, System.nanoTime() ^ ProcessHandle.current().pid());
+    String sampler = otel.apply("otel.traces.sampler");
+    if (sampler == null) {
+      return DEFAULT_SAMPLE_RATIO;
+    }
+    switch (sampler.trim().toLowerCase(java.util.Locale.ROOT)) {
+      case "always_on", "parentbased_always_on" -> {
+        return 1.0;
+      }
+      case "always_off", "parentbased_always_off" -> {
+        return 0.0;
+      }
+      case "traceidratio", "parentbased_traceidratio" -> {
+        String arg = otel.apply("otel.traces.sampler.arg");
+        if (arg == null || arg.isBlank()) {
+          return 1.0;
+        }
+        double ratio;
+        try {
+          ratio = Double.parseDouble(arg.trim());
+        } catch (NumberFormatException e) {
+          ratio = Double.NaN;
+        }
+        if (!(ratio >= 0 && ratio <= 1)) {
+          throw new ConfigException("OTEL_TRACES_SAMPLER_ARG",
+              "OTEL_TRACES_SAMPLER_ARG must be a number between 0 and 1 for the " + sampler
+                  + " sampler, got '" + arg + "'; or set the stage's tracing.sampleRatio");
+        }
+        return ratio;
+      }
+      default -> {
+        return DEFAULT_SAMPLE_RATIO;
+      }
+    }
   }
 
   /** Validates a source's tracing settings (for StageFactory.create). */
   public static void validate(StageConfig config) {
     from(config);
+  }
+
+  /** The ratio this origin samples at. */
+  public double sampleRatio() {
+    return sampleRatio;
   }
 
   /** True when the context is a well-formed W3C context (per the OpenTelemetry API's rules). */
@@ -63,15 +122,29 @@ public final class TraceOrigin {
 
   /** A new root context: a fresh trace, the sampling decision made here. */
   public TraceContext newRoot() {
-    byte[] traceId = new byte[16];
-    byte[] spanId = new byte[8];
+    byte[] traceId = randomId(16);
+    byte[] spanId = randomId(8);
+    return newRoot(traceId, spanId, nextSampled());
+  }
+
+  /** A new root context with random ids, the sampling decision made by the caller. */
+  public TraceContext newRoot(boolean sampled) {
+    return newRoot(randomId(16), randomId(8), sampled);
+  }
+
+  private byte[] randomId(int length) {
+    byte[] id = new byte[length];
     do {
-      fill(traceId);
-    } while (isZero(traceId));
-    do {
-      fill(spanId);
-    } while (isZero(spanId));
-    boolean sampled = sampleRatio > 0 && random.nextDouble() < sampleRatio;
+      fill(id);
+    } while (isZero(id));
+    return id;
+  }
+
+  /**
+   * A new root context with the given ids, sampled or not; a source that records a span for a
+   * sampled event passes its span's ids.
+   */
+  public static TraceContext newRoot(byte[] traceId, byte[] spanId, boolean sampled) {
     return TraceContext.newBuilder()
         .setTraceId(UnsafeByteOperations.unsafeWrap(traceId))
         .setSpanId(UnsafeByteOperations.unsafeWrap(spanId))
@@ -105,6 +178,25 @@ public final class TraceOrigin {
       out[pos++] = (byte) (TraceContext.TRACE_FLAGS_FIELD_NUMBER << 3);
       out[pos++] = TraceFlags.getSampled().asByte();
     }
+    return pos;
+  }
+
+  /**
+   * As {@link #writeRoot}, with the given ids and the sampled flag set: for a source that records
+   * a span for the event, whose ids the event then carries. Writes {@link #rootSize rootSize(true)}
+   * bytes.
+   */
+  public static int writeSampled(byte[] out, int pos, byte[] traceId, byte[] spanId) {
+    out[pos++] = (byte) (TraceContext.TRACE_ID_FIELD_NUMBER << 3 | 2);
+    out[pos++] = 16;
+    System.arraycopy(traceId, 0, out, pos, 16);
+    pos += 16;
+    out[pos++] = (byte) (TraceContext.SPAN_ID_FIELD_NUMBER << 3 | 2);
+    out[pos++] = 8;
+    System.arraycopy(spanId, 0, out, pos, 8);
+    pos += 8;
+    out[pos++] = (byte) (TraceContext.TRACE_FLAGS_FIELD_NUMBER << 3);
+    out[pos++] = TraceFlags.getSampled().asByte();
     return pos;
   }
 

@@ -1,0 +1,202 @@
+package io.sluice.runtime.internal.trace;
+
+import io.sluice.proto.v1.Event;
+import io.sluice.proto.v1.TraceContext;
+
+/**
+ * Finds the trace context in an event's wire form without parsing the event: where the {@code
+ * trace} field lies, whether its sampled flag is set, and where its ids are. This is what lets
+ * stages that never parse events (pass-through) and the runtime's in-place decoder tell a sampled
+ * event from the rest at the cost of a scan over a few tags.
+ *
+ * <p>Malformed input is never an error here: it is simply "not found" (the event is then treated as
+ * unsampled, and whoever parses it reports the problem). Stateless and thread-safe.
+ */
+public final class TraceWire {
+  private static final int TRACE_TAG = Event.TRACE_FIELD_NUMBER << 3 | 2;
+  private static final int TRACE_ID_TAG = TraceContext.TRACE_ID_FIELD_NUMBER << 3 | 2;
+  private static final int SPAN_ID_TAG = TraceContext.SPAN_ID_FIELD_NUMBER << 3 | 2;
+  private static final int FLAGS_TAG = TraceContext.TRACE_FLAGS_FIELD_NUMBER << 3;
+
+  private TraceWire() {}
+
+  /**
+   * Where the value of the {@code trace} field of the event at {@code b[offset, offset + length)}
+   * lies: {@code (position << 32) | length}, or -1 when it has none or the bytes are malformed. When
+   * the field occurs more than once (protobuf merges them), the last one.
+   */
+  public static long locate(byte[] b, int offset, int length) {
+    int end = offset + length;
+    int p = offset;
+    long found = -1;
+    while (p < end) {
+      long tag = varint(b, p, end);
+      if (tag < 0) {
+        return -1;
+      }
+      p = (int) tag;
+      int t = (int) (tag >>> 32);
+      switch (t & 7) {
+        case 0 -> {
+          long v = varint64End(b, p, end);
+          if (v < 0) {
+            return -1;
+          }
+          p = (int) v;
+        }
+        case 1 -> p += 8;
+        case 2 -> {
+          long n = varint(b, p, end);
+          if (n < 0) {
+            return -1;
+          }
+          p = (int) n;
+          int len = (int) (n >>> 32);
+          if (len < 0 || len > end - p) {
+            return -1;
+          }
+          if (t == TRACE_TAG) {
+            found = ((long) p << 32) | len;
+          }
+          p += len;
+        }
+        case 5 -> p += 4;
+        default -> {
+          return -1;
+        }
+      }
+    }
+    return p == end ? found : -1;
+  }
+
+  /** The sampled flag of the TraceContext message at {@code b[at, at + length)}; false if malformed. */
+  public static boolean sampled(byte[] b, int at, int length) {
+    int end = at + length;
+    int p = at;
+    boolean sampled = false;
+    while (p < end) {
+      long tag = varint(b, p, end);
+      if (tag < 0) {
+        return false;
+      }
+      p = (int) tag;
+      int t = (int) (tag >>> 32);
+      if (t == FLAGS_TAG) {
+        long v = varint(b, p, end);
+        if (v < 0) {
+          return false;
+        }
+        p = (int) v;
+        sampled = ((v >>> 32) & 1) != 0;
+        continue;
+      }
+      long next = skip(b, p, end, t);
+      if (next < 0) {
+        return false;
+      }
+      p = (int) next;
+    }
+    return sampled;
+  }
+
+  /** The position of the 16-byte trace id in the TraceContext at {@code b[at, at + length)}, or -1. */
+  public static int traceIdAt(byte[] b, int at, int length) {
+    return bytesFieldAt(b, at, length, TRACE_ID_TAG, 16);
+  }
+
+  /** The position of the 8-byte span id in the TraceContext at {@code b[at, at + length)}, or -1. */
+  public static int spanIdAt(byte[] b, int at, int length) {
+    return bytesFieldAt(b, at, length, SPAN_ID_TAG, 8);
+  }
+
+  /** Where the last occurrence of a bytes field's value lies, if it has the expected size; or -1. */
+  private static int bytesFieldAt(byte[] b, int at, int length, int wantedTag, int size) {
+    int end = at + length;
+    int p = at;
+    int found = -1;
+    while (p < end) {
+      long tag = varint(b, p, end);
+      if (tag < 0) {
+        return -1;
+      }
+      p = (int) tag;
+      int t = (int) (tag >>> 32);
+      if (t == wantedTag) {
+        long n = varint(b, p, end);
+        if (n < 0) {
+          return -1;
+        }
+        p = (int) n;
+        int len = (int) (n >>> 32);
+        if (len < 0 || len > end - p) {
+          return -1;
+        }
+        found = len == size ? p : -1;
+        p += len;
+        continue;
+      }
+      long next = skip(b, p, end, t);
+      if (next < 0) {
+        return -1;
+      }
+      p = (int) next;
+    }
+    return found;
+  }
+
+  /** The position after the value of a field with tag {@code t} at {@code p}, or -1. */
+  private static long skip(byte[] b, int p, int end, int t) {
+    switch (t & 7) {
+      case 0 -> {
+        return varint64End(b, p, end);
+      }
+      case 1 -> {
+        return p + 8 <= end ? p + 8 : -1;
+      }
+      case 2 -> {
+        long n = varint(b, p, end);
+        if (n < 0) {
+          return -1;
+        }
+        int len = (int) (n >>> 32);
+        int q = (int) n;
+        return len >= 0 && len <= end - q ? q + len : -1;
+      }
+      case 5 -> {
+        return p + 4 <= end ? p + 4 : -1;
+      }
+      default -> {
+        return -1;
+      }
+    }
+  }
+
+  /** A varint of at most 32 bits at {@code p}: (value << 32) | position after it; -1 if malformed. */
+  private static long varint(byte[] b, int p, int end) {
+    int value = 0;
+    for (int shift = 0; shift < 35; shift += 7) {
+      if (p >= end) {
+        return -1;
+      }
+      byte x = b[p++];
+      value |= (x & 0x7F) << shift;
+      if (x >= 0) {
+        return ((long) value << 32) | p;
+      }
+    }
+    return -1;
+  }
+
+  /** The position after a varint of up to 64 bits at {@code p}, or -1. */
+  private static long varint64End(byte[] b, int p, int end) {
+    for (int i = 0; i < 10; i++) {
+      if (p >= end) {
+        return -1;
+      }
+      if (b[p++] >= 0) {
+        return p;
+      }
+    }
+    return -1;
+  }
+}

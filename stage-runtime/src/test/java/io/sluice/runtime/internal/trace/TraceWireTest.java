@@ -1,0 +1,54 @@
+package io.sluice.runtime.internal.trace;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.google.protobuf.ByteString;
+import io.sluice.proto.v1.Event;
+import io.sluice.proto.v1.TraceContext;
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+
+class TraceWireTest {
+  private final TraceContext sampled = new TraceOrigin(1.0, 1).newRoot().toBuilder().setTraceState("a=b").build();
+  private final TraceContext unsampled = new TraceOrigin(0.0, 2).newRoot();
+
+  @Test
+  void findsTheTraceContextAndItsFlagAmongOtherFields() {
+    for (TraceContext t : new TraceContext[] {sampled, unsampled}) {
+      Event e = Event.newBuilder().setId("id-1").setKey(ByteString.copyFromUtf8("k")).setEventTime(-5)
+          .setPayload(ByteString.copyFrom(new byte[300])).setContentType("x/y").putAttributes("h", "v")
+          .setTrace(t).build();
+      byte[] prefix = {1, 2, 3};
+      byte[] b = concat(prefix, e.toByteArray());
+      long at = TraceWire.locate(b, prefix.length, b.length - prefix.length);
+      assertThat(at).isNotNegative();
+      int pos = (int) (at >>> 32);
+      int len = (int) at;
+      assertThat(Arrays.copyOfRange(b, pos, pos + len)).isEqualTo(t.toByteArray());
+      assertThat(TraceWire.sampled(b, pos, len)).isEqualTo((t.getTraceFlags() & 1) != 0);
+      int traceAt = TraceWire.traceIdAt(b, pos, len);
+      int spanAt = TraceWire.spanIdAt(b, pos, len);
+      assertThat(Arrays.copyOfRange(b, traceAt, traceAt + 16)).isEqualTo(t.getTraceId().toByteArray());
+      assertThat(Arrays.copyOfRange(b, spanAt, spanAt + 8)).isEqualTo(t.getSpanId().toByteArray());
+    }
+  }
+
+  @Test
+  void noTraceOrMalformedBytesAreNotFound() {
+    byte[] plain = Event.newBuilder().setId("x").build().toByteArray();
+    assertThat(TraceWire.locate(plain, 0, plain.length)).isEqualTo(-1);
+    byte[] e = Event.newBuilder().setId("x").setTrace(sampled).build().toByteArray();
+    for (int cut = 1; cut < e.length; cut++) {
+      assertThat(TraceWire.locate(e, 0, cut)).as("cut at %d", cut).isEqualTo(-1);
+    }
+    byte[] garbage = {(byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff};
+    assertThat(TraceWire.locate(garbage, 0, garbage.length)).isEqualTo(-1);
+    assertThat(TraceWire.sampled(garbage, 0, garbage.length)).isFalse();
+  }
+
+  private static byte[] concat(byte[] a, byte[] b) {
+    byte[] c = Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, c, a.length, b.length);
+    return c;
+  }
+}
