@@ -94,31 +94,37 @@ public final class SnapshotWriter implements Subtask.Checkpoints {
     long t0 = System.nanoTime();
     StateHandle handle;
     long snapshotNanos;
+    StageReport ack;
     try {
       handle = store.writeState(checkpointId, savepoint,
           header.toBuilder().setCheckpointId(checkpointId).build(), state.keyGroups(), state.operatorState());
       snapshotNanos = syncNanos + System.nanoTime() - t0;
-      reports.accept(StageReport.newBuilder().setCheckpointAck(CheckpointAck.newBuilder()
+      ack = StageReport.newBuilder().setCheckpointAck(CheckpointAck.newBuilder()
           .setCheckpointId(checkpointId)
           .addState(handle)
           .putAllSourcePositions(state.operatorState().getSourcePositionsMap())
           .setAlignmentMillis(alignmentNanos / 1_000_000)
           .setSnapshotMillis(snapshotNanos / 1_000_000)
           .setEpoch(epoch))
-          .build());
+          .build();
     } catch (java.io.IOException | RuntimeException e) {
       LOG.log(Level.WARNING, header.getInstanceId() + ": cannot store checkpoint " + checkpointId, e);
+      figures.declined(checkpointId); // before the decline leaves, as for an ack
       reports.accept(StageReport.newBuilder().setCheckpointDecline(CheckpointDecline.newBuilder()
           .setCheckpointId(checkpointId)
           .setReason(header.getInstanceId() + " could not store its state: " + e.getMessage()))
           .build());
-      figures.declined(checkpointId);
       return;
     }
-    // Outside the try: a failure to record figures must not turn a sent ack into a decline. The
-    // duration ends now, with the ack handed to the control stream.
-    figures.acked(checkpointId, alignmentNanos, snapshotNanos,
-        alignmentNanos + syncNanos + (System.nanoTime() - handedOverAt), handle.getSizeBytes());
+    // Recorded before the ack leaves, so whoever has seen the ack finds its figures; the duration
+    // ends with the ack ready. A failure to record must not hold the ack back.
+    try {
+      figures.acked(checkpointId, alignmentNanos, snapshotNanos,
+          alignmentNanos + syncNanos + (System.nanoTime() - handedOverAt), handle.getSizeBytes());
+    } catch (RuntimeException e) {
+      LOG.log(Level.WARNING, header.getInstanceId() + ": checkpoint " + checkpointId + " figures not recorded", e);
+    }
+    reports.accept(ack);
     LOG.fine(() -> header.getInstanceId() + ": checkpoint " + checkpointId + " stored, "
         + handle.getSizeBytes() + " bytes");
   }
