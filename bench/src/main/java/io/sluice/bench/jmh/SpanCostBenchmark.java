@@ -1,0 +1,142 @@
+package io.sluice.bench.jmh;
+
+import com.google.protobuf.ByteString;
+import io.opentelemetry.exporter.internal.otlp.traces.LowAllocationTraceRequestMarshaler;
+import io.opentelemetry.sdk.common.CompletableResultCode;
+import io.opentelemetry.sdk.trace.SdkTracerProvider;
+import io.opentelemetry.sdk.trace.data.SpanData;
+import io.opentelemetry.sdk.trace.export.BatchSpanProcessor;
+import io.opentelemetry.sdk.trace.export.SpanExporter;
+import io.sluice.proto.v1.Event;
+import io.sluice.runtime.internal.trace.ProcessSpans;
+import io.sluice.runtime.internal.trace.StageTracing;
+import io.sluice.runtime.internal.trace.TraceOrigin;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * What one sampled event's {@code process} span costs a stage, in its two halves: on the subtask
+ * thread (start the span with its attributes, retrace the output, end it into the batch span
+ * processor's queue) and on the exporter thread (turn 512 ended spans into an OTLP request, as
+ * the OTLP exporter does before it sends). The floor under MeshBenchmark's {@code --trace-ratio}
+ * figures: at 1% of 2.5M events/s through three stages, 75,000 spans a second.
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+@Fork(1)
+public class SpanCostBenchmark {
+  private SdkTracerProvider provider;
+  private ProcessSpans spans;
+  private Event event;
+  private ByteString eventWire;
+  private LowAllocationTraceRequestMarshaler marshaler;
+  private final List<SpanData> batch = new ArrayList<>();
+
+  @Setup
+  public void setup() {
+    // The processor the stages use, feeding an exporter that keeps the first 512 spans and drops
+    // the rest, so the subtask half is measured with a live queue and a worker draining it.
+    provider = SdkTracerProvider.builder()
+        .addSpanProcessor(BatchSpanProcessor.builder(new SpanExporter() {
+          @Override
+          public CompletableResultCode export(Collection<SpanData> spans) {
+            synchronized (batch) {
+              for (SpanData s : spans) {
+                if (batch.size() < 512) {
+                  batch.add(s);
+                }
+              }
+            }
+            return CompletableResultCode.ofSuccess();
+          }
+
+          @Override
+          public CompletableResultCode flush() {
+            return CompletableResultCode.ofSuccess();
+          }
+
+          @Override
+          public CompletableResultCode shutdown() {
+            return CompletableResultCode.ofSuccess();
+          }
+        }).build())
+        .build();
+    spans = ProcessSpans.create(StageTracing.using(provider), "relay", "relay-0", 0);
+    event = Event.newBuilder()
+        .setId("producer-1234567")
+        .setKey(ByteString.copyFromUtf8("user-4711"))
+        .setEventTime(1_767_225_600_000L)
+        .setPayload(ByteString.copyFromUtf8("x".repeat(100)))
+        .setTrace(new TraceOrigin(1.0, 7).newRoot())
+        .build();
+    eventWire = event.toByteString();
+    marshaler = new LowAllocationTraceRequestMarshaler();
+  }
+
+  @TearDown
+  public void tearDown() {
+    provider.shutdown().join(10, TimeUnit.SECONDS);
+  }
+
+  /** The subtask's half: the span of one sampled event, and its output's bytes retraced. */
+  @Benchmark
+  public Object spanOnTheSubtask() {
+    spans.start(event);
+    Object out = spans.retrace(eventWire);
+    spans.end();
+    return out;
+  }
+
+  /** The exporter's half, for 512 spans (one default export batch): divide by 512. */
+  @Benchmark
+  public long marshal512Spans() throws IOException {
+    List<SpanData> copy;
+    synchronized (batch) {
+      if (batch.size() < 512) {
+        for (int i = 0; i < 1024; i++) {
+          spanOnTheSubtask();
+        }
+        provider.forceFlush().join(10, TimeUnit.SECONDS);
+      }
+      copy = List.copyOf(batch);
+    }
+    marshaler.initialize(copy);
+    CountingStream out = new CountingStream();
+    marshaler.writeBinaryTo(out);
+    marshaler.reset();
+    return out.count;
+  }
+
+  /** Counts what would be sent, so the serialization is not optimised away. */
+  private static final class CountingStream extends OutputStream {
+    long count;
+
+    @Override
+    public void write(int b) {
+      count++;
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) {
+      count += len;
+    }
+  }
+}
