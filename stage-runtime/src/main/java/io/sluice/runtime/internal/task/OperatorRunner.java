@@ -196,8 +196,7 @@ public final class OperatorRunner<KIn, VIn, KOut, VOut> implements OperatorConte
       }
       byte[] array = batch.array();
       for (int i = 0; i < n; i++) {
-        long trace = TraceWire.locate(array, batch.offset(i), batch.length(i));
-        if (trace >= 0 && TraceWire.sampled(array, (int) (trace >>> 32), (int) trace)) {
+        if (TraceWire.eventSampled(array, batch.offset(i), batch.length(i))) {
           processRawSampled(batch.eventBytes(i));
         } else {
           raw.processRaw(batch.eventBytes(i), out);

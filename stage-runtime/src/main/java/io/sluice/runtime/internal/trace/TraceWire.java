@@ -69,8 +69,40 @@ public final class TraceWire {
     return p == end ? found : -1;
   }
 
+  /**
+   * Whether the event at {@code b[offset, offset + length)} carries a sampled trace context.
+   *
+   * <p>Every stage asks this of every event while tracing is on, so the common encodings are
+   * answered from the event's last bytes: protobuf writes fields in number order, so {@code trace}
+   * (field 7, the highest) comes last, and a context without a trace state is 28 bytes (ids only:
+   * proto3 leaves the zero flags out) or 30 (flags 1). Anything else (a trace state, another
+   * order, no context) takes the scan. An encoding that ends with a complete flag-less context
+   * is taken as unsampled even if an earlier duplicate {@code trace} field set the flag (protobuf
+   * would merge the two); no writer produces that, and the cost would only be a missing span.
+   */
+  public static boolean eventSampled(byte[] b, int offset, int length) {
+    int end = offset + length;
+    if (length >= 30 && b[end - 30] == TRACE_TAG && b[end - 29] == 28 && idsAt(b, end - 28)) {
+      return false;
+    }
+    if (length >= 32 && b[end - 32] == TRACE_TAG && b[end - 31] == 30 && idsAt(b, end - 30)
+        && b[end - 2] == FLAGS_TAG && b[end - 1] >= 0) {
+      return (b[end - 1] & 1) != 0;
+    }
+    long trace = locate(b, offset, length);
+    return trace >= 0 && sampled(b, (int) (trace >>> 32), (int) trace);
+  }
+
+  /** Whether a TraceContext's trace id (16 bytes) and span id (8 bytes) fields start at {@code p}. */
+  private static boolean idsAt(byte[] b, int p) {
+    return b[p] == TRACE_ID_TAG && b[p + 1] == 16 && b[p + 18] == SPAN_ID_TAG && b[p + 19] == 8;
+  }
+
   /** The sampled flag of the TraceContext message at {@code b[at, at + length)}; false if malformed. */
   public static boolean sampled(byte[] b, int at, int length) {
+    if (length == 28 && idsAt(b, at)) {
+      return false; // the ids and nothing else: proto3 left the zero flags out
+    }
     int end = at + length;
     int p = at;
     boolean sampled = false;

@@ -46,6 +46,53 @@ class TraceWireTest {
     assertThat(TraceWire.sampled(garbage, 0, garbage.length)).isFalse();
   }
 
+  @Test
+  void eventSampledAgreesWithAParseForEveryShapeOfEvent() {
+    java.util.SplittableRandom random = new java.util.SplittableRandom(42);
+    TraceOrigin origin = new TraceOrigin(0.5, 3);
+    for (int i = 0; i < 5_000; i++) {
+      Event.Builder e = Event.newBuilder().setId("id-" + i);
+      if (random.nextBoolean()) {
+        e.setKey(ByteString.copyFromUtf8("k" + i));
+      }
+      byte[] payload = new byte[random.nextInt(0, 200)];
+      random.nextBytes(payload);
+      e.setPayload(ByteString.copyFrom(payload)).setEventTime(random.nextLong());
+      if (random.nextInt(4) == 0) {
+        e.putAttributes("h" + random.nextInt(3), "v");
+      }
+      int shape = random.nextInt(5);
+      if (shape > 0) {
+        TraceContext.Builder t = origin.newRoot().toBuilder();
+        if (shape == 2) {
+          t.setTraceState("vendor=" + i); // longer than the canonical 28 / 30 bytes: the scan
+        } else if (shape == 3) {
+          t.setTraceFlags(random.nextInt(0, 300)); // other flag bits, and two-byte varints
+        }
+        e.setTrace(t);
+      }
+      Event event = e.build();
+      byte[] prefix = new byte[random.nextInt(0, 4)];
+      byte[] b = concat(prefix, event.toByteArray());
+      boolean truth = event.hasTrace() && (event.getTrace().getTraceFlags() & 1) != 0;
+      assertThat(TraceWire.eventSampled(b, prefix.length, b.length - prefix.length))
+          .as("event %d: %s", i, event).isEqualTo(truth);
+    }
+  }
+
+  @Test
+  void contextsWithoutATraceStateAreThe28And30ByteTails() {
+    // Sampled and unsampled contexts without a trace state, last in the event as protobuf writes
+    // them: the shapes eventSampled reads from the end. A copy cut short is malformed: false.
+    for (TraceContext t : new TraceContext[] {new TraceOrigin(1.0, 5).newRoot(), unsampled}) {
+      byte[] b = Event.newBuilder().setId("x").setPayload(ByteString.copyFromUtf8("{}")).setTrace(t).build()
+          .toByteArray();
+      assertThat(t.getSerializedSize()).isEqualTo((t.getTraceFlags() & 1) != 0 ? 30 : 28);
+      assertThat(TraceWire.eventSampled(b, 0, b.length)).isEqualTo((t.getTraceFlags() & 1) != 0);
+      assertThat(TraceWire.eventSampled(b, 0, b.length - 1)).isFalse();
+    }
+  }
+
   private static byte[] concat(byte[] a, byte[] b) {
     byte[] c = Arrays.copyOf(a, a.length + b.length);
     System.arraycopy(b, 0, c, a.length, b.length);
