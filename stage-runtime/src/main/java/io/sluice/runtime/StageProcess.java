@@ -183,7 +183,7 @@ public final class StageProcess implements AutoCloseable {
                 };
               }
             })
-            .fallbackHandlerRegistry(registry)
+            .fallbackHandlerRegistry(new StartingRegistry())
             .build()
             .start();
     health.setStatus("", ServingStatus.NOT_SERVING);
@@ -651,6 +651,50 @@ public final class StageProcess implements AutoCloseable {
       if (t != null) {
         action.accept(t.subtask);
       }
+    }
+  }
+
+  /**
+   * The services {@link #build} registers, and before the first build an UNAVAILABLE answer to
+   * every other call: a client that reaches a starting (or restarted) stage then retries, where
+   * UNIMPLEMENTED would tell it the service does not exist. Once built, an unknown method is
+   * UNIMPLEMENTED as usual.
+   */
+  private final class StartingRegistry extends io.grpc.HandlerRegistry {
+    @Override
+    public io.grpc.ServerMethodDefinition<?, ?> lookupMethod(String method, String authority) {
+      io.grpc.ServerMethodDefinition<?, ?> found = registry.lookupMethod(method, authority);
+      if (found != null || built.isDone()) {
+        return found;
+      }
+      io.grpc.MethodDescriptor<java.io.InputStream, java.io.InputStream> descriptor =
+          io.grpc.MethodDescriptor.<java.io.InputStream, java.io.InputStream>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNKNOWN)
+              .setFullMethodName(method)
+              .setRequestMarshaller(RawBytes.INSTANCE)
+              .setResponseMarshaller(RawBytes.INSTANCE)
+              .build();
+      return io.grpc.ServerMethodDefinition.create(descriptor, (call, headers) -> {
+        call.close(io.grpc.Status.UNAVAILABLE.withDescription(
+            "stage " + options.stage() + " is starting and does not serve " + method + " yet; retry"),
+            new io.grpc.Metadata());
+        return new io.grpc.ServerCall.Listener<>() {};
+      });
+    }
+  }
+
+  /** Leaves a call's messages as streams: the starting answer never reads them. */
+  private enum RawBytes implements io.grpc.MethodDescriptor.Marshaller<java.io.InputStream> {
+    INSTANCE;
+
+    @Override
+    public java.io.InputStream stream(java.io.InputStream value) {
+      return value;
+    }
+
+    @Override
+    public java.io.InputStream parse(java.io.InputStream stream) {
+      return stream;
     }
   }
 }
