@@ -68,9 +68,15 @@ try {
   await page.waitForTimeout(4000);
   const seq2 = await seq();
   const points2 = await plotPoints();
-  const rates2 = await rateText();
   check(seq2 >= seq1 + 2, `the page updated: sequence ${seq1} -> ${seq2}`);
   check(points2 > points1, `the rate plot grew: ${points1} -> ${points2} points`);
+  // A throttled sink's rate can read the same for seconds, and the stages before it move in
+  // flow-control bursts: give the figures up to 15 s more to show a change.
+  let rates2 = await rateText();
+  for (let waited = 0; rates2 === rates1 && waited < 15000; waited += 500) {
+    await page.waitForTimeout(500);
+    rates2 = await rateText();
+  }
   check(rates1 !== rates2, `the rate figures changed: [${rates1}] -> [${rates2}]`);
   const updated = await page.$eval('#updated', e => e.textContent);
   check(/^updated \d\d:\d\d:\d\d · #\d+$/.test(updated), `the page says "${updated}"`);
