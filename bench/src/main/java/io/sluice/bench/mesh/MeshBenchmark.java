@@ -22,7 +22,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * every process, sampled from /proc while the run lasts.
  *
  * <p>Usage: {@code MeshBenchmark [--hops 1|2] [--events N] [--payload BYTES] [--batch EVENTS] [--runs R] [--jvm
- * "OPTS"] [--checkpoints INTERVAL] [--trace-ratio R]}; with {@code --checkpoints 1s} the pipeline takes an
+ * "OPTS"] [--checkpoints INTERVAL] [--trace-ratio R] [--otlp-protocol grpc|http/protobuf]}; with {@code --checkpoints 1s} the pipeline takes an
  * exactly-once checkpoint every second into a temporary folder. With {@code --trace-ratio R} every stage
  * exports traces over OTLP/gRPC to a receiver in this process (which counts spans and discards them), and
  * the generator samples a ratio R of its events (0 measures the cost of tracing being on at all).
@@ -51,6 +51,7 @@ public final class MeshBenchmark {
     List<String> jvm = BENCH_JVM;
     String checkpoints = null;
     Double traceRatio = null;
+    String otlpProtocol = "grpc";
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--hops" -> hops = Integer.parseInt(args[++i]);
@@ -61,8 +62,10 @@ public final class MeshBenchmark {
         case "--jvm" -> jvm = List.of(args[++i].trim().split("\\s+"));
         case "--checkpoints" -> checkpoints = args[++i];
         case "--trace-ratio" -> traceRatio = Double.parseDouble(args[++i]);
+        case "--otlp-protocol" -> otlpProtocol = args[++i];
         default -> throw new IllegalArgumentException("unknown option " + args[i]
-            + " (use --hops, --events, --payload, --batch, --runs, --jvm, --checkpoints, --trace-ratio)");
+            + " (use --hops, --events, --payload, --batch, --runs, --jvm, --checkpoints, --trace-ratio,"
+            + " --otlp-protocol)");
       }
     }
     for (int r = 1; r <= runs; r++) {
@@ -71,7 +74,8 @@ public final class MeshBenchmark {
         continue;
       }
       try (SpanCounter spans = SpanCounter.start()) {
-        Result res = run(hops, events, payload, batch, jvm, checkpoints, traceRatio, spans.endpoint());
+        Result res = run(hops, events, payload, batch, jvm, checkpoints, traceRatio, otlpProtocol,
+            spans.endpoint(otlpProtocol));
         print(r, res);
         // One span per sampled event at each of the hops + 1 stages.
         double expected = traceRatio * res.events() * (hops + 1);
@@ -104,16 +108,16 @@ public final class MeshBenchmark {
   /** Runs the pipeline once, checkpointing every {@code checkpoints} (null: no checkpoints). */
   public static Result run(int hops, long events, int payload, int batch, List<String> jvm, String checkpoints)
       throws Exception {
-    return run(hops, events, payload, batch, jvm, checkpoints, null, null);
+    return run(hops, events, payload, batch, jvm, checkpoints, null, null, null);
   }
 
   /**
    * As {@link #run(int, long, int, int, List, String)}, with tracing: the generator samples {@code
-   * traceRatio} of its events and every process exports OTLP to {@code otlpEndpoint} (both null: no
-   * tracing).
+   * traceRatio} of its events and every process exports OTLP over {@code otlpProtocol} ({@code grpc}
+   * or {@code http/protobuf}) to {@code otlpEndpoint} (all null: no tracing).
    */
   public static Result run(int hops, long events, int payload, int batch, List<String> jvm, String checkpoints,
-      Double traceRatio, String otlpEndpoint) throws Exception {
+      Double traceRatio, String otlpProtocol, String otlpEndpoint) throws Exception {
     // Every stage batches the same way; bytes scale with the count (about 150 bytes an event).
     String batching = "    batch: {maxEvents: " + batch + ", maxBytes: " + (batch * 256) + "}\n";
     Path dir = Files.createTempDirectory("sluice-bench");
@@ -148,6 +152,7 @@ public final class MeshBenchmark {
     LocalLauncher.Builder builder = LocalLauncher.builder(spec).jvmOptions(jvm).logDir(dir.resolve("logs"));
     if (otlpEndpoint != null) {
       builder.environment("OTEL_EXPORTER_OTLP_ENDPOINT", otlpEndpoint);
+      builder.environment("OTEL_EXPORTER_OTLP_PROTOCOL", otlpProtocol);
     }
     try (LocalLauncher mesh = builder.build()) {
       mesh.start();

@@ -2,6 +2,7 @@ package io.sluice.bench.mesh;
 
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.WireFormat;
+import com.sun.net.httpserver.HttpServer;
 import io.grpc.MethodDescriptor;
 import io.grpc.Server;
 import io.grpc.ServerServiceDefinition;
@@ -20,7 +21,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * An OTLP/gRPC trace receiver on loopback that counts the spans it is sent and discards them, so
+ * An OTLP trace receiver on loopback, over gRPC and over HTTP ({@code POST /v1/traces},
+ * protobuf), that counts the spans it is sent and discards them, so
  * the benchmark measures what exporting costs the stages, not what storing costs a collector.
  *
  * <p>It shares the machine's cores with the stages, so it does as little as a receiver can: the
@@ -51,6 +53,7 @@ final class SpanCounter implements AutoCloseable {
   private final AtomicLong spans = new AtomicLong();
   private final AtomicLong requests = new AtomicLong();
   private Server server;
+  private HttpServer http;
 
   private SpanCounter() {}
 
@@ -72,6 +75,22 @@ final class SpanCounter implements AutoCloseable {
         .build();
     c.server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
         .maxInboundMessageSize(64 * 1024 * 1024).addService(service).build().start();
+    c.http = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    c.http.createContext("/v1/traces", exchange -> {
+      try (exchange) {
+        byte[] request = exchange.getRequestBody().readAllBytes();
+        c.spans.addAndGet(countSpans(request));
+        c.requests.incrementAndGet();
+        exchange.getResponseHeaders().set("Content-Type", "application/x-protobuf");
+        exchange.sendResponseHeaders(200, -1); // an empty ExportTraceServiceResponse
+      }
+    });
+    c.http.setExecutor(java.util.concurrent.Executors.newFixedThreadPool(2, r -> {
+      Thread t = new Thread(r, "otlp-http-receiver");
+      t.setDaemon(true);
+      return t;
+    }));
+    c.http.start();
     return c;
   }
 
@@ -111,9 +130,13 @@ final class SpanCounter implements AutoCloseable {
     }
   }
 
-  /** Where the stages export to (OTEL_EXPORTER_OTLP_ENDPOINT). */
-  String endpoint() {
-    return "http://127.0.0.1:" + server.getPort();
+  /** Where the stages export to (OTEL_EXPORTER_OTLP_ENDPOINT) over {@code protocol}. */
+  String endpoint(String protocol) {
+    return switch (protocol) {
+      case "grpc" -> "http://127.0.0.1:" + server.getPort();
+      case "http/protobuf" -> "http://127.0.0.1:" + http.getAddress().getPort();
+      default -> throw new IllegalArgumentException("--otlp-protocol is grpc or http/protobuf, not " + protocol);
+    };
   }
 
   long spans() {
@@ -126,6 +149,7 @@ final class SpanCounter implements AutoCloseable {
 
   @Override
   public void close() {
+    http.stop(0);
     server.shutdown();
     try {
       if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
