@@ -27,46 +27,12 @@ public final class TraceWire {
    */
   public static long locate(byte[] b, int offset, int length) {
     int end = offset + length;
-    int p = offset;
-    long found = -1;
-    while (p < end) {
-      long tag = varint(b, p, end);
-      if (tag < 0) {
-        return -1;
-      }
-      p = (int) tag;
-      int t = (int) (tag >>> 32);
-      switch (t & 7) {
-        case 0 -> {
-          long v = varint64End(b, p, end);
-          if (v < 0) {
-            return -1;
-          }
-          p = (int) v;
-        }
-        case 1 -> p += 8;
-        case 2 -> {
-          long n = varint(b, p, end);
-          if (n < 0) {
-            return -1;
-          }
-          p = (int) n;
-          int len = (int) (n >>> 32);
-          if (len < 0 || len > end - p) {
-            return -1;
-          }
-          if (t == TRACE_TAG) {
-            found = ((long) p << 32) | len;
-          }
-          p += len;
-        }
-        case 5 -> p += 4;
-        default -> {
-          return -1;
-        }
-      }
+    int at = lastValueAt(b, offset, end, TRACE_TAG);
+    if (at < 0) {
+      return -1;
     }
-    return p == end ? found : -1;
+    long n = varint(b, at, end); // the length lastValueAt has already checked
+    return ((long) (int) n << 32) | (n >>> 32);
   }
 
   /**
@@ -104,31 +70,12 @@ public final class TraceWire {
       return false; // the ids and nothing else: proto3 left the zero flags out
     }
     int end = at + length;
-    int p = at;
-    boolean sampled = false;
-    while (p < end) {
-      long tag = varint(b, p, end);
-      if (tag < 0) {
-        return false;
-      }
-      p = (int) tag;
-      int t = (int) (tag >>> 32);
-      if (t == FLAGS_TAG) {
-        long v = varint(b, p, end);
-        if (v < 0) {
-          return false;
-        }
-        p = (int) v;
-        sampled = ((v >>> 32) & 1) != 0;
-        continue;
-      }
-      long next = skip(b, p, end, t);
-      if (next < 0) {
-        return false;
-      }
-      p = (int) next;
+    int flags = lastValueAt(b, at, end, FLAGS_TAG);
+    if (flags < 0) {
+      return false;
     }
-    return sampled;
+    long v = varint(b, flags, end);
+    return v >= 0 && ((v >>> 32) & 1) != 0;
   }
 
   /** The position of the 16-byte trace id in the TraceContext at {@code b[at, at + length)}, or -1. */
@@ -144,7 +91,21 @@ public final class TraceWire {
   /** Where the last occurrence of a bytes field's value lies, if it has the expected size; or -1. */
   private static int bytesFieldAt(byte[] b, int at, int length, int wantedTag, int size) {
     int end = at + length;
-    int p = at;
+    int field = lastValueAt(b, at, end, wantedTag);
+    if (field < 0) {
+      return -1;
+    }
+    long n = varint(b, field, end);
+    return n >= 0 && (int) (n >>> 32) == size ? (int) n : -1;
+  }
+
+  /**
+   * The position just after the tag of the last field tagged {@code wantedTag} in the message at
+   * {@code b[p, end)}: where its value starts. -1 when there is none, or when the message is
+   * malformed anywhere (a field running past the end, an unknown wire type), so a value found is
+   * one whose bounds were checked.
+   */
+  private static int lastValueAt(byte[] b, int p, int end, int wantedTag) {
     int found = -1;
     while (p < end) {
       long tag = varint(b, p, end);
@@ -154,18 +115,7 @@ public final class TraceWire {
       p = (int) tag;
       int t = (int) (tag >>> 32);
       if (t == wantedTag) {
-        long n = varint(b, p, end);
-        if (n < 0) {
-          return -1;
-        }
-        p = (int) n;
-        int len = (int) (n >>> 32);
-        if (len < 0 || len > end - p) {
-          return -1;
-        }
-        found = len == size ? p : -1;
-        p += len;
-        continue;
+        found = p;
       }
       long next = skip(b, p, end, t);
       if (next < 0) {
