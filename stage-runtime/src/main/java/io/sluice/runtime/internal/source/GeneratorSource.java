@@ -46,16 +46,7 @@ public final class GeneratorSource implements Subtask.ItemHandler {
   private Subtask subtask;
   private long generated;
 
-  public GeneratorSource(
-      GeneratorStageFactory.Settings settings,
-      String instanceId,
-      Clock clock,
-      TaskMetrics metrics,
-      TraceOrigin traces) {
-    this(settings, instanceId, clock, metrics, traces, null);
-  }
-
-  /** As the other constructor, recording a root span per sampled event through {@code spans} (nullable). */
+  /** Records a root span per sampled event through {@code spans}; null when the process does not trace. */
   public GeneratorSource(
       GeneratorStageFactory.Settings settings,
       String instanceId,

@@ -53,18 +53,7 @@ public final class IngestEndpoint extends IngestServiceGrpc.IngestServiceImplBas
   private Map<String, Long> newestCompleted = new HashMap<>();
   private final java.util.Set<PublishChannel> channels = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
-  public IngestEndpoint(
-      String pipeline,
-      String instanceId,
-      int credits,
-      Mailbox mailbox,
-      Clock clock,
-      TaskMetrics metrics,
-      TraceOrigin traces) {
-    this(pipeline, instanceId, credits, mailbox, clock, metrics, traces, null);
-  }
-
-  /** As the other constructor, recording a span per sampled event through {@code spans} (nullable). */
+  /** Records a span per sampled event through {@code spans}; null when the process does not trace. */
   public IngestEndpoint(
       String pipeline,
       String instanceId,

@@ -69,19 +69,7 @@ public final class OperatorRunner<KIn, VIn, KOut, VOut> implements OperatorConte
   private Mailbox.Timer processingWakeup;
   private long processingWakeupAt = Long.MAX_VALUE;
 
-  public OperatorRunner(
-      String stageName,
-      String instanceId,
-      int instanceIndex,
-      StageDefinition<KIn, VIn, KOut, VOut> definition,
-      RawOperator.Emitter out,
-      Mailbox mailbox,
-      Clock clock,
-      TaskMetrics metrics) {
-    this(stageName, instanceId, instanceIndex, definition, out, mailbox, clock, metrics, StageTracing.off());
-  }
-
-  /** As the other constructor, recording spans through {@code tracing} when it is enabled. */
+  /** Records spans through {@code tracing} when it is enabled ({@link StageTracing#off()}: never). */
   public OperatorRunner(
       String stageName,
       String instanceId,

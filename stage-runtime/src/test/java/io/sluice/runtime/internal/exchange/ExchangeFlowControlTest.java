@@ -20,6 +20,7 @@ import io.sluice.runtime.internal.task.Mailbox;
 import io.sluice.runtime.internal.task.OperatorRunner;
 import io.sluice.runtime.internal.task.Subtask;
 import io.sluice.runtime.internal.task.SubtaskState;
+import io.sluice.runtime.internal.trace.StageTracing;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -87,7 +88,8 @@ class ExchangeFlowControlTest {
     OutputRouter rxRouter = new OutputRouter("p", "sink", "sink-0", 0, SETTINGS, rxMailbox, rxMetrics,
         new ChannelPool(SETTINGS));
     OperatorRunner<String, String, String, String> runner = new OperatorRunner<>(
-        "sink", "sink-0", 0, def, rxRouter, rxMailbox, Clock.systemUTC(), rxMetrics);
+        "sink", "sink-0", 0, def, rxRouter, rxMailbox, Clock.systemUTC(), rxMetrics,
+        StageTracing.off());
     Subtask receiver = new Subtask("sink-0", rxMailbox, runner, rxRouter, rxMetrics,
         (state, reason) -> {
           if (state == SubtaskState.FINISHED || state == SubtaskState.STOPPED) {

@@ -16,7 +16,7 @@ class GeneratorSourceTest {
   void binaryEventsAreExactlyTheBytesProtobufWritesForTheSameEvent() throws Exception {
     GeneratorSource source = new GeneratorSource(
         new GeneratorStageFactory.Settings(0, 0, 100, 50, false), "gen-3", Clock.systemUTC(),
-        new TaskMetrics(), new TraceOrigin(0.5, 1));
+        new TaskMetrics(), new TraceOrigin(0.5, 1), null);
     long before = System.nanoTime();
     // In order (the generator counts its digits up) and out of it (they are computed anew).
     for (long seq : new long[] {0, 1, 2, 9, 10, 11, 99, 100, 127, 128, 999, 1000, 7, 999_999_999_999_999_999L,
@@ -41,7 +41,7 @@ class GeneratorSourceTest {
   void idsCountUpInDecimalAcrossEveryCarry() throws Exception {
     GeneratorSource source = new GeneratorSource(
         new GeneratorStageFactory.Settings(0, 0, 100, 50, false), "g", Clock.systemUTC(),
-        new TaskMetrics(), new TraceOrigin(0, 1));
+        new TaskMetrics(), new TraceOrigin(0, 1), null);
     for (long seq = 0; seq <= 100_500; seq++) {
       assertThat(Event.parseFrom(source.binaryEvent(seq, 1L)).getId()).isEqualTo("g-" + seq);
     }

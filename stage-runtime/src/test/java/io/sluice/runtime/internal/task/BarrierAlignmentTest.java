@@ -21,6 +21,7 @@ import io.sluice.runtime.internal.exchange.ExchangeSettings;
 import io.sluice.runtime.internal.metrics.TaskMetrics;
 import io.sluice.runtime.internal.routing.OutputRouter;
 import io.sluice.runtime.internal.state.StateCollector;
+import io.sluice.runtime.internal.trace.StageTracing;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -95,7 +96,7 @@ class BarrierAlignmentTest {
     OutputRouter router = new OutputRouter("p", "count", "count-0", 0, SETTINGS, mailbox, metrics,
         new ChannelPool(SETTINGS));
     OperatorRunner<String, String, String, String> runner = new OperatorRunner<>(
-        "count", "count-0", 0, def, router, mailbox, Clock.systemUTC(), metrics);
+        "count", "count-0", 0, def, router, mailbox, Clock.systemUTC(), metrics, StageTracing.off());
     Subtask subtask = new Subtask("count-0", mailbox, runner, router, metrics, (s, r) -> {}, false, null, 0, null);
     subtask.checkpoints(new Subtask.Checkpoints() {
       @Override

@@ -25,6 +25,7 @@ import io.sluice.runtime.internal.metrics.TaskMetrics;
 import io.sluice.runtime.internal.routing.OutputRouter;
 import io.sluice.runtime.internal.state.SnapshotWriter;
 import io.sluice.runtime.partition.KeyGroups;
+import io.sluice.runtime.internal.trace.StageTracing;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.nio.file.Files;
@@ -138,7 +139,8 @@ class CheckpointFiguresTest {
     OutputRouter router = new OutputRouter("p", "count", "count-0", 0, settings, mailbox, metrics,
         new ChannelPool(settings));
     OperatorRunner<String, String, String, String> runner = new OperatorRunner<>(
-        "count", "count-0", 0, def, router, mailbox, Clock.systemUTC(), metrics);
+        "count", "count-0", 0, def, router, mailbox, Clock.systemUTC(), metrics,
+        StageTracing.off());
     subtask = new Subtask("count-0", mailbox, runner, router, metrics, (s, r) -> {}, false, null, 0, null);
 
     endpoint = MetricsEndpoint.start("127.0.0.1", 0, "count", metrics, subtask::watermark);

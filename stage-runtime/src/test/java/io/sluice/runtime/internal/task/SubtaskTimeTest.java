@@ -16,6 +16,7 @@ import io.sluice.runtime.internal.exchange.ChannelPool;
 import io.sluice.runtime.internal.exchange.ExchangeSettings;
 import io.sluice.runtime.internal.metrics.TaskMetrics;
 import io.sluice.runtime.internal.routing.OutputRouter;
+import io.sluice.runtime.internal.trace.StageTracing;
 import java.time.Clock;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -46,7 +47,7 @@ class SubtaskTimeTest {
         new ChannelPool(settings));
     OperatorRunner<String, String, String, String> runner = new OperatorRunner<>("slow", "slow-0", 0,
         StageDefinition.of(Serdes.string(), Serdes.string(), Serdes.string(), Serdes.string(), Slow::new),
-        router, mailbox, Clock.systemUTC(), metrics);
+        router, mailbox, Clock.systemUTC(), metrics, StageTracing.off());
     Subtask subtask = new Subtask("slow-0", mailbox, runner, router, metrics, (s, r) -> {}, false, null, 0, null);
     subtask.applyRoutes(RouteUpdate.newBuilder().setVersion(1).addInputs("a-0").build());
     BarrierAlignmentTest.TestChannel ch = new BarrierAlignmentTest.TestChannel("a-0 → slow-0", mailbox);
