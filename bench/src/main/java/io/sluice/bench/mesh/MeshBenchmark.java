@@ -70,10 +70,14 @@ public final class MeshBenchmark {
     }
     for (int r = 1; r <= runs; r++) {
       if (traceRatio == null) {
+        double cpuBefore = ownCpuSeconds();
         print(r, run(hops, events, payload, batch, jvm, checkpoints));
+        System.out.printf(Locale.ROOT, "  benchmark (this JVM) CPU %5.1f s%n", ownCpuSeconds() - cpuBefore);
         continue;
       }
       try (SpanCounter spans = SpanCounter.start()) {
+        // The receiver runs in this JVM on the same cores as the stages: show what it took.
+        double cpuBefore = ownCpuSeconds();
         Result res = run(hops, events, payload, batch, jvm, checkpoints, traceRatio, otlpProtocol,
             spans.endpoint(otlpProtocol));
         print(r, res);
@@ -83,8 +87,14 @@ public final class MeshBenchmark {
                 + " (%,.0f dropped or lost, %.1f%%), %,d export requests%n",
             traceRatio, spans.spans(), expected, Math.max(0, expected - spans.spans()),
             expected == 0 ? 0 : 100 * Math.max(0, expected - spans.spans()) / expected, spans.requests());
+        System.out.printf(Locale.ROOT, "  benchmark and receiver (this JVM) CPU %5.1f s%n", ownCpuSeconds() - cpuBefore);
       }
     }
+  }
+
+  /** CPU time this JVM has used (user + system), in seconds. */
+  static double ownCpuSeconds() {
+    return ProcessHandle.current().info().totalCpuDuration().map(d -> d.toNanos() / 1e9).orElse(0.0);
   }
 
   static void print(int run, Result r) {
