@@ -310,13 +310,13 @@ public final class StageProcess implements AutoCloseable {
     if (r.getStageType().equals(GeneratorStageFactory.TYPE)) {
       GeneratorStageFactory.Settings gs = GeneratorStageFactory.settings(config);
       generator = new GeneratorSource(gs, r.getInstanceId(), Clock.systemUTC(), metrics, TraceOrigin.from(config),
-          ProcessSpans.create(tracing, options.stage(), r.getInstanceId(), r.getIndex()));
+          ProcessSpans.create(tracing, options.stage(), r.getIndex()));
       sourceHandler = generator;
       maxRate = gs.rate();
     } else if (source) {
       ingest = new IngestEndpoint(r.getPipeline(), r.getInstanceId(), settings.credits(), mailbox,
           Clock.systemUTC(), metrics, TraceOrigin.from(config),
-          ProcessSpans.create(tracing, options.stage(), r.getInstanceId(), r.getIndex()));
+          ProcessSpans.create(tracing, options.stage(), r.getIndex()));
       sourceHandler = ingest;
     }
     Task[] self = new Task[1];

@@ -82,7 +82,7 @@ public class SpanCostBenchmark {
           }
         }).build())
         .build();
-    spans = ProcessSpans.create(StageTracing.using(provider), "relay", "relay-0", 0);
+    spans = ProcessSpans.create(StageTracing.using(provider), "relay", 0);
     event = Event.newBuilder()
         .setId("producer-1234567")
         .setKey(ByteString.copyFromUtf8("user-4711"))

@@ -81,12 +81,18 @@ public final class MeshBenchmark {
         Result res = run(hops, events, payload, batch, jvm, checkpoints, traceRatio, otlpProtocol,
             spans.endpoint(otlpProtocol));
         print(r, res);
-        // One span per sampled event at each of the hops + 1 stages.
+        // One span per sampled event at each of the hops + 1 stages. Each event is sampled by
+        // chance, so the count of sampled events is binomial: within 3 sigma of the mean is chance,
+        // not loss.
         double expected = traceRatio * res.events() * (hops + 1);
-        System.out.printf(Locale.ROOT, "  tracing at ratio %s: %,d spans received of about %,.0f expected"
-                + " (%,.0f dropped or lost, %.1f%%), %,d export requests%n",
-            traceRatio, spans.spans(), expected, Math.max(0, expected - spans.spans()),
-            expected == 0 ? 0 : 100 * Math.max(0, expected - spans.spans()) / expected, spans.requests());
+        double threeSigma = 3 * Math.sqrt(res.events() * traceRatio * (1 - traceRatio)) * (hops + 1);
+        double missing = expected - spans.spans();
+        System.out.printf(Locale.ROOT, "  tracing at ratio %s: %,d spans received, %,.0f ± %,.0f expected (%s),"
+                + " %,d export requests, %,.1f MB%n",
+            traceRatio, spans.spans(), expected, threeSigma,
+            missing > threeSigma ? String.format(Locale.ROOT, "%,.0f lost, %.1f%%", missing, 100 * missing / expected)
+                : "none lost beyond chance",
+            spans.requests(), spans.bytes() / 1e6);
         System.out.printf(Locale.ROOT, "  benchmark and receiver (this JVM) CPU %5.1f s%n", ownCpuSeconds() - cpuBefore);
       }
     }

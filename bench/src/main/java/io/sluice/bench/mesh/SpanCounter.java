@@ -52,6 +52,7 @@ final class SpanCounter implements AutoCloseable {
 
   private final AtomicLong spans = new AtomicLong();
   private final AtomicLong requests = new AtomicLong();
+  private final AtomicLong bytes = new AtomicLong();
   private Server server;
   private HttpServer http;
 
@@ -69,6 +70,7 @@ final class SpanCounter implements AutoCloseable {
         .addMethod(export, ServerCalls.asyncUnaryCall((request, response) -> {
           c.spans.addAndGet(countSpans(request));
           c.requests.incrementAndGet();
+          c.bytes.addAndGet(request.length);
           response.onNext(EMPTY_RESPONSE);
           response.onCompleted();
         }))
@@ -81,6 +83,7 @@ final class SpanCounter implements AutoCloseable {
         byte[] request = exchange.getRequestBody().readAllBytes();
         c.spans.addAndGet(countSpans(request));
         c.requests.incrementAndGet();
+        c.bytes.addAndGet(request.length);
         exchange.getResponseHeaders().set("Content-Type", "application/x-protobuf");
         exchange.sendResponseHeaders(200, -1); // an empty ExportTraceServiceResponse
       }
@@ -145,6 +148,11 @@ final class SpanCounter implements AutoCloseable {
 
   long requests() {
     return requests.get();
+  }
+
+  /** The bytes of the requests received (uncompressed). */
+  long bytes() {
+    return bytes.get();
   }
 
   @Override

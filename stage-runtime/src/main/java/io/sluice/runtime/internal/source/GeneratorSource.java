@@ -104,7 +104,7 @@ public final class GeneratorSource implements Subtask.ItemHandler {
       boolean sampled = traces.nextSampled();
       TraceContext trace;
       if (sampled && spans != null) {
-        spans.startRoot(idPrefix + seq, payload.size());
+        spans.startRoot(idPrefix + seq);
         trace = TraceOrigin.newRoot(spans.traceId(), spans.spanId(), true);
       } else {
         trace = traces.newRoot(sampled);
@@ -185,7 +185,7 @@ public final class GeneratorSource implements Subtask.ItemHandler {
     out[p++] = (byte) traceLen;
     if (sampled && spans != null) {
       // A root span for the event, which carries its ids; the caller ends it once the event is sent.
-      spans.startRoot(idPrefix + seq, payloadLen);
+      spans.startRoot(idPrefix + seq);
       p = TraceOrigin.writeSampled(out, p, spans.traceId(), spans.spanId());
     } else {
       p = traces.writeRoot(out, p, sampled);

@@ -221,9 +221,9 @@ public final class IngestEndpoint extends IngestServiceGrpc.IngestServiceImplBas
             // The ingest's span: a child of the client's, or the root of a new trace; the event
             // carries it on.
             if (traced) {
-              spans.startChild(e.getTrace(), b.getId(), e.getPayload().size());
+              spans.startChild(e.getTrace(), b.getId());
             } else {
-              spans.startRoot(b.getId(), e.getPayload().size());
+              spans.startRoot(b.getId());
             }
             b.setTrace(spans.outgoing(traced ? e.getTrace() : null));
           } else if (!traced) {

@@ -91,7 +91,7 @@ public final class OperatorRunner<KIn, VIn, KOut, VOut> implements OperatorConte
     this.mailbox = mailbox;
     this.clock = clock;
     this.metrics = metrics;
-    this.spans = ProcessSpans.create(tracing, stageName, instanceId, instanceIndex);
+    this.spans = ProcessSpans.create(tracing, stageName, instanceIndex);
     this.tracingOut = spans == null ? null : new RetracingEmitter();
   }
 

@@ -32,8 +32,9 @@ import java.util.Arrays;
  * messaging.operation.name=process}, {@code messaging.destination.name} and {@code
  * messaging.consumer.group.name} = the stage name, {@code messaging.destination.partition.id} = the
  * instance index (the partition of the stage's input this instance consumes), {@code
- * messaging.message.id}, {@code messaging.message.body.size} (payload bytes), and {@code
- * sluice.instance.id}. A failure (dead letter) sets status ERROR with the reason and {@code
+ * messaging.message.id}. The instance is the resource's {@code service.instance.id}, and the
+ * conventions' opt-in {@code messaging.message.body.size} is left out: every attribute is bytes
+ * in every exported span (see docs/tracing.md, "Cost"). A failure (dead letter) sets status ERROR with the reason and {@code
  * error.type}.
  *
  * <p>Only sampled events reach this class: the runtime finds the sampled flag while scanning the
@@ -50,8 +51,6 @@ public final class ProcessSpans {
   static final AttributeKey<String> CONSUMER_GROUP = AttributeKey.stringKey("messaging.consumer.group.name");
   static final AttributeKey<String> PARTITION_ID = AttributeKey.stringKey("messaging.destination.partition.id");
   static final AttributeKey<String> MESSAGE_ID = AttributeKey.stringKey("messaging.message.id");
-  static final AttributeKey<Long> BODY_SIZE = AttributeKey.longKey("messaging.message.body.size");
-  static final AttributeKey<String> INSTANCE_ID = AttributeKey.stringKey("sluice.instance.id");
   static final AttributeKey<String> ERROR_TYPE = AttributeKey.stringKey("error.type");
 
   private final Tracer tracer;
@@ -63,7 +62,7 @@ public final class ProcessSpans {
   private byte[] spanId;
   private ByteString spanIdWire;
 
-  private ProcessSpans(Tracer tracer, String stageName, String instanceId, int instanceIndex) {
+  private ProcessSpans(Tracer tracer, String stageName, int instanceIndex) {
     this.tracer = tracer;
     this.spanName = "process " + stageName;
     this.common = Attributes.builder()
@@ -73,13 +72,12 @@ public final class ProcessSpans {
         .put(DESTINATION_NAME, stageName)
         .put(CONSUMER_GROUP, stageName)
         .put(PARTITION_ID, Integer.toString(instanceIndex))
-        .put(INSTANCE_ID, instanceId)
         .build();
   }
 
   /** The spans of one subtask, or null when the process does not trace (then record nothing). */
-  public static ProcessSpans create(StageTracing tracing, String stageName, String instanceId, int instanceIndex) {
-    return tracing.enabled() ? new ProcessSpans(tracing.tracer(), stageName, instanceId, instanceIndex) : null;
+  public static ProcessSpans create(StageTracing tracing, String stageName, int instanceIndex) {
+    return tracing.enabled() ? new ProcessSpans(tracing.tracer(), stageName, instanceIndex) : null;
   }
 
   /** Whether a parsed event's context says "sampled" (cheap: no id is looked at). */
@@ -93,7 +91,7 @@ public final class ProcessSpans {
    * @return false (and no span) when that context is not a valid one
    */
   public boolean start(Event input) {
-    return startChild(input.getTrace(), input.getId(), input.getPayload().size());
+    return startChild(input.getTrace(), input.getId());
   }
 
   /**
@@ -101,7 +99,7 @@ public final class ProcessSpans {
    *
    * @return false (and no span) when {@code parent} is not a valid context
    */
-  public boolean startChild(TraceContext parent, String messageId, long bodySize) {
+  public boolean startChild(TraceContext parent, String messageId) {
     if (span != null) {
       throw new IllegalStateException("a process span is already active");
     }
@@ -116,24 +114,23 @@ public final class ProcessSpans {
     if (!remote.isValid()) {
       return false;
     }
-    begin(tracer.spanBuilder(spanName).setParent(Context.root().with(Span.wrap(remote))), messageId, bodySize);
+    begin(tracer.spanBuilder(spanName).setParent(Context.root().with(Span.wrap(remote))), messageId);
     return true;
   }
 
   /** Starts a root span, for a source that decided to sample a new trace. */
-  public void startRoot(String messageId, long bodySize) {
+  public void startRoot(String messageId) {
     if (span != null) {
       throw new IllegalStateException("a process span is already active");
     }
-    begin(tracer.spanBuilder(spanName).setNoParent(), messageId, bodySize);
+    begin(tracer.spanBuilder(spanName).setNoParent(), messageId);
   }
 
-  private void begin(SpanBuilder builder, String messageId, long bodySize) {
+  private void begin(SpanBuilder builder, String messageId) {
     Span s = builder
         .setSpanKind(SpanKind.CONSUMER)
         .setAllAttributes(common)
         .setAttribute(MESSAGE_ID, messageId)
-        .setAttribute(BODY_SIZE, bodySize)
         .startSpan();
     SpanContext c = s.getSpanContext();
     span = s;
