@@ -81,19 +81,8 @@ public final class MeshBenchmark {
         Result res = run(hops, events, payload, batch, jvm, checkpoints, traceRatio, otlpProtocol,
             spans.endpoint(otlpProtocol));
         print(r, res);
-        // One span per sampled event at each of the hops + 1 stages. Each event is sampled by
-        // chance, so the count of sampled events is binomial: within 3 sigma of the mean is chance,
-        // not loss.
-        double expected = traceRatio * res.events() * (hops + 1);
-        double threeSigma = 3 * Math.sqrt(res.events() * traceRatio * (1 - traceRatio)) * (hops + 1);
-        double missing = expected - spans.spans();
-        System.out.printf(Locale.ROOT, "  tracing at ratio %s: %,d spans received, %,.0f ± %,.0f expected (%s),"
-                + " %,d export requests, %,.1f MB%n",
-            traceRatio, spans.spans(), expected, threeSigma,
-            missing > threeSigma ? String.format(Locale.ROOT, "%,.0f lost, %.1f%%", missing, 100 * missing / expected)
-                : "none lost beyond chance",
-            spans.requests(), spans.bytes() / 1e6);
-        System.out.printf(Locale.ROOT, "  benchmark and receiver (this JVM) CPU %5.1f s%n", ownCpuSeconds() - cpuBefore);
+        // One span per sampled event at each of the hops + 1 stages.
+        spans.print(traceRatio, res.events(), hops + 1, ownCpuSeconds() - cpuBefore);
       }
     }
   }

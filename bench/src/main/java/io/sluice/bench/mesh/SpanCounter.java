@@ -17,6 +17,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
+import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -148,6 +149,25 @@ final class SpanCounter implements AutoCloseable {
 
   long requests() {
     return requests.get();
+  }
+
+  /**
+   * Prints what was received against what sampling at {@code ratio} of {@code events} gives with
+   * {@code spansPerEvent} stages recording a span for each sampled event, and the CPU this JVM
+   * (receiver and benchmark) took. Each event is sampled by chance, so the count of sampled
+   * events is binomial: within 3 sigma of the mean is chance, not loss.
+   */
+  void print(double ratio, long events, int spansPerEvent, double ownCpuSeconds) {
+    double expected = ratio * events * spansPerEvent;
+    double threeSigma = 3 * Math.sqrt(events * ratio * (1 - ratio)) * spansPerEvent;
+    double missing = expected - spans();
+    System.out.printf(Locale.ROOT, "  tracing at ratio %s: %,d spans received, %,.0f ± %,.0f expected (%s),"
+            + " %,d export requests, %,.1f MB%n",
+        ratio, spans(), expected, threeSigma,
+        missing > threeSigma ? String.format(Locale.ROOT, "%,.0f lost, %.1f%%", missing, 100 * missing / expected)
+            : "none lost beyond chance",
+        requests(), bytes() / 1e6);
+    System.out.printf(Locale.ROOT, "  benchmark and receiver (this JVM) CPU %5.1f s%n", ownCpuSeconds);
   }
 
   /** The bytes of the requests received (uncompressed). */

@@ -26,8 +26,12 @@ import java.util.concurrent.ConcurrentHashMap;
  * the middle half of the events. RSS is sampled per process from /proc.
  *
  * <p>Usage: {@code WindowBenchmark [--events N] [--keys K] [--window 10s] [--replicas R] [--runs R]
- * [--jvm "OPTIONS"] [--checkpoints INTERVAL]}; with {@code --checkpoints 1s} the pipeline takes an
- * exactly-once checkpoint of the window state every second.
+ * [--jvm "OPTIONS"] [--checkpoints INTERVAL] [--trace-ratio R]}; with {@code --checkpoints 1s} the
+ * pipeline takes an exactly-once checkpoint of the window state every second. With {@code
+ * --trace-ratio R} the generator samples R of its events and the stages export their spans over
+ * OTLP/gRPC to a receiver in this JVM (see {@link MeshBenchmark}); the generator and the window
+ * stage record a span per sampled event (the window's results, fired by watermarks, are not one
+ * event's).
  */
 public final class WindowBenchmark {
   private WindowBenchmark() {}
@@ -40,6 +44,7 @@ public final class WindowBenchmark {
     int runs = 1;
     List<String> jvm = LocalLauncher.DEFAULT_JVM_OPTIONS;
     String checkpoints = null;
+    Double traceRatio = null;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--events" -> events = Long.parseLong(args[++i]);
@@ -49,17 +54,26 @@ public final class WindowBenchmark {
         case "--runs" -> runs = Integer.parseInt(args[++i]);
         case "--jvm" -> jvm = List.of(args[++i].trim().split("\\s+"));
         case "--checkpoints" -> checkpoints = args[++i];
+        case "--trace-ratio" -> traceRatio = Double.parseDouble(args[++i]);
         default -> throw new IllegalArgumentException("unknown option " + args[i]
-            + " (use --events, --keys, --window, --replicas, --runs, --jvm, --checkpoints)");
+            + " (use --events, --keys, --window, --replicas, --runs, --jvm, --checkpoints, --trace-ratio)");
       }
     }
     for (int r = 1; r <= runs; r++) {
-      run(r, events, keys, window, replicas, jvm, checkpoints);
+      if (traceRatio == null) {
+        run(r, events, keys, window, replicas, jvm, checkpoints, null, null);
+        continue;
+      }
+      try (SpanCounter spans = SpanCounter.start()) {
+        double cpuBefore = MeshBenchmark.ownCpuSeconds();
+        run(r, events, keys, window, replicas, jvm, checkpoints, traceRatio, spans.endpoint("grpc"));
+        spans.print(traceRatio, events, 2, MeshBenchmark.ownCpuSeconds() - cpuBefore);
+      }
     }
   }
 
   static void run(int runNumber, long events, int keys, String window, int replicas, List<String> jvm,
-      String checkpoints) throws Exception {
+      String checkpoints, Double traceRatio, String otlpEndpoint) throws Exception {
     Path dir = Files.createTempDirectory("sluice-window-bench");
     int port;
     try (ServerSocket s = new ServerSocket(0)) {
@@ -76,6 +90,7 @@ public final class WindowBenchmark {
             keys: %d
             payloadBytes: 100
             format: binary
+        %s
           - name: window
             type: window
             from: {stage: gen, partition: hash}
@@ -87,13 +102,19 @@ public final class WindowBenchmark {
             from: window
             report: %s
         """.formatted(port, checkpoints == null ? "" : "checkpoints: {interval: " + checkpoints + ", dir: "
-            + dir.resolve("checkpoints") + "}", events, keys, replicas, window, dir.resolve("report.json"));
+            + dir.resolve("checkpoints") + "}", events, keys,
+            traceRatio == null ? "" : "    tracing: {sampleRatio: " + traceRatio + "}",
+            replicas, window, dir.resolve("report.json"));
     Path spec = dir.resolve("window.yaml");
     Files.writeString(spec, yaml);
 
     Map<String, Long> peakRss = new ConcurrentHashMap<>();
     List<long[]> samples = new ArrayList<>(); // {nanos, records into the window stage}
-    try (LocalLauncher mesh = LocalLauncher.builder(spec).jvmOptions(jvm).logDir(dir.resolve("logs")).build()) {
+    LocalLauncher.Builder builder = LocalLauncher.builder(spec).jvmOptions(jvm).logDir(dir.resolve("logs"));
+    if (otlpEndpoint != null) {
+      builder.environment("OTEL_EXPORTER_OTLP_ENDPOINT", otlpEndpoint);
+    }
+    try (LocalLauncher mesh = builder.build()) {
       mesh.start();
       long deadline = System.nanoTime() + Duration.ofMinutes(15).toNanos();
       long in = 0;
