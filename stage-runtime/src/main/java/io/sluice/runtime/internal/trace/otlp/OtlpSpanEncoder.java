@@ -96,9 +96,14 @@ public final class OtlpSpanEncoder {
   private static final int IS_REMOTE = 0x200;
   /** Attribute keys remembered at most; beyond, attributes are encoded afresh each time. */
   private static final int MAX_CACHED_KEYS = 1024;
+  /** Span attribute positions whose key and cache entry are remembered (see writeSpanAttributes). */
+  private static final int MAX_POSITIONS = 32;
 
   private final ProtoWriter out = new ProtoWriter(64 * 1024);
   private final Map<AttributeKey<?>, CachedValue> cache = new IdentityHashMap<>();
+  private final AttributeKey<?>[] positionKeys = new AttributeKey<?>[MAX_POSITIONS];
+  private final CachedValue[] positionValues = new CachedValue[MAX_POSITIONS];
+  private int position;
   private Resource resource;
   private byte[] resourceBytes;
   private InstrumentationScopeInfo scope;
@@ -229,7 +234,7 @@ public final class OtlpSpanEncoder {
     out.tag(END_TIME, ProtoWriter.FIXED64);
     out.fixed64(span.getEndEpochNanos());
     Attributes attributes = span.getAttributes();
-    writeAttributes(ATTRIBUTES, attributes);
+    writeSpanAttributes(attributes);
     writeUInt(DROPPED_ATTRIBUTES, span.getTotalAttributeCount() - attributes.size());
     List<EventData> events = span.getEvents();
     for (EventData e : events) {
@@ -288,16 +293,42 @@ public final class OtlpSpanEncoder {
   }
 
   private void writeAttributes(int field, Attributes attributes) {
-    attributes.forEach((k, v) -> writeKeyValue(field, k, v));
+    attributes.forEach((k, v) -> writeKeyValue(field, k, v, cache.get(k)));
   }
 
-  private void writeKeyValue(int field, AttributeKey<?> key, Object value) {
-    CachedValue cached = cache.get(key);
+  /**
+   * A span's attributes. The spans of one stage have the same keys, and the SDK hands them over
+   * in the same order each time, so the cache entry of the attribute at position i is looked for
+   * first where it was for the span before: no hashing for the common case.
+   */
+  private void writeSpanAttributes(Attributes attributes) {
+    position = 0;
+    attributes.forEach((k, v) -> {
+      int i = position++;
+      CachedValue cached;
+      if (i < MAX_POSITIONS && positionKeys[i] == k) {
+        cached = positionValues[i];
+      } else {
+        cached = cache.get(k);
+        if (i < MAX_POSITIONS) {
+          positionKeys[i] = k;
+          positionValues[i] = cached;
+        }
+      }
+      CachedValue now = writeKeyValue(ATTRIBUTES, k, v, cached);
+      if (i < MAX_POSITIONS) {
+        positionValues[i] = now;
+      }
+    });
+  }
+
+  /** Writes one attribute; returns its cache entry (null when the cache is full). */
+  private CachedValue writeKeyValue(int field, AttributeKey<?> key, Object value, CachedValue cached) {
     if (cached != null && cached.value == value && cached.keyValue != null) {
       out.tag(field, ProtoWriter.LEN);
       out.varint32(cached.keyValue.length);
       out.raw(cached.keyValue);
-      return;
+      return cached;
     }
     int kv = out.begin(field);
     int from = out.position();
@@ -318,6 +349,7 @@ public final class OtlpSpanEncoder {
       cached.value = value;
       cached.keyValue = body;
     }
+    return cached;
   }
 
   private void writeAnyValue(AttributeKey<?> key, Object value) {

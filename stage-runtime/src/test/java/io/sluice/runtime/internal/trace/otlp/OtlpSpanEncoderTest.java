@@ -102,12 +102,17 @@ class OtlpSpanEncoderTest {
     for (int batch = 0; batch < 4; batch++) {
       spans.reset();
       for (int i = 0; i < 5; i++) {
-        tracer.spanBuilder("process relay").setAllAttributes(common)
+        var span = tracer.spanBuilder("process relay").setAllAttributes(common)
             .setAttribute(MESSAGE_ID, "m-" + batch + "-" + i)
             .setAttribute(SIZE, (long) i)
             // the same value for a while, then another object: the kept bytes must not be reused
-            .setAttribute(AttributeKey.stringKey("phase"), batch < 2 ? "early" : new String("late" + i % 2))
-            .startSpan().end();
+            .setAttribute(AttributeKey.stringKey("phase"), batch < 2 ? "early" : new String("late" + i % 2));
+        if (i % 2 == 1) {
+          // other keys move the attributes to other positions than in the span before
+          span.setAttribute(AttributeKey.stringKey("a.key.of.odd.spans"), "odd")
+              .setAttribute(AttributeKey.booleanKey("another"), true);
+        }
+        span.startSpan().end();
       }
       assertSameAsSdk(spans.getFinishedSpanItems());
     }
