@@ -13,8 +13,8 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 import java.util.function.LongUnaryOperator;
-import java.util.logging.Level;
 import java.util.logging.Logger;
 import javax.net.ssl.SSLException;
 
@@ -26,7 +26,8 @@ import javax.net.ssl.SSLException;
  * on one daemon scheduler thread; nothing here blocks or sleeps.
  *
  * <p>A request that fails for good is logged as a WARNING naming the destination and the reason,
- * since the spans in it are lost.
+ * since the spans in it are lost; at most one such warning every 30 s, with the count of the
+ * others (see {@link DropWarnings}).
  *
  * <p>Threading: thread-safe. {@link #run} starts the first attempt on the caller's thread, retries
  * on the scheduler thread; outcomes may complete on any thread (the transport's).
@@ -82,6 +83,7 @@ final class OtlpRetrier {
   private final long initialBackoffNanos;
   private final LongUnaryOperator random;
   private final ScheduledExecutorService scheduler;
+  private final DropWarnings drops;
   private final Set<Export> unfinished = ConcurrentHashMap.newKeySet();
   private volatile boolean shutdown;
 
@@ -89,8 +91,10 @@ final class OtlpRetrier {
    * @param destination where the spans go, for log messages ({@code OTLP/gRPC endpoint http://h:4317})
    * @param initialBackoff the bound of the first retry's delay (tests shorten it)
    * @param random a value drawn uniformly from [0, bound) for a given bound
+   * @param nanoTime the clock that spaces the warnings about dropped requests
    */
-  OtlpRetrier(String destination, boolean retryEnabled, Duration initialBackoff, LongUnaryOperator random) {
+  OtlpRetrier(String destination, boolean retryEnabled, Duration initialBackoff, LongUnaryOperator random,
+      LongSupplier nanoTime) {
     if (initialBackoff.isNegative() || initialBackoff.isZero()) {
       throw new IllegalArgumentException("initialBackoff must be positive: " + initialBackoff);
     }
@@ -98,6 +102,7 @@ final class OtlpRetrier {
     this.retryEnabled = retryEnabled;
     this.initialBackoffNanos = initialBackoff.toNanos();
     this.random = Objects.requireNonNull(random, "random");
+    this.drops = new DropWarnings(LOG, destination, nanoTime);
     this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "sluice-otlp-retry");
       t.setDaemon(true); // a pending retry must not keep the process alive
@@ -106,7 +111,8 @@ final class OtlpRetrier {
   }
 
   OtlpRetrier(String destination, boolean retryEnabled, Duration initialBackoff) {
-    this(destination, retryEnabled, initialBackoff, bound -> ThreadLocalRandom.current().nextLong(bound));
+    this(destination, retryEnabled, initialBackoff, bound -> ThreadLocalRandom.current().nextLong(bound),
+        System::nanoTime);
   }
 
   /**
@@ -252,12 +258,13 @@ final class OtlpRetrier {
       }
       unfinished.remove(this);
       if (outcome.verdict() == Verdict.SUCCESS) {
+        drops.delivered();
         result.succeed();
         return;
       }
       String message = "Could not export spans to the " + destination + ": " + outcome.reason()
           + (tried > 1 ? " (after " + tried + " attempts)" : "") + "; " + size + " bytes of spans dropped";
-      LOG.log(Level.WARNING, message);
+      drops.dropped(message, size);
       result.failExceptionally(new OtlpExportException(message, outcome.cause()));
     }
   }

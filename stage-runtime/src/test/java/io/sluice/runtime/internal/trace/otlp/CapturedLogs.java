@@ -44,6 +44,14 @@ final class CapturedLogs implements AutoCloseable {
         .collect(Collectors.toList());
   }
 
+  /** The messages logged at INFO exactly so far. */
+  List<String> infos() {
+    return records.stream()
+        .filter(r -> r.getLevel() == Level.INFO)
+        .map(LogRecord::getMessage)
+        .collect(Collectors.toList());
+  }
+
   @Override
   public void close() {
     logger.removeHandler(handler);

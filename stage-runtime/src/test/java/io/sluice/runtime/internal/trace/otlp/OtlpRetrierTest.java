@@ -11,6 +11,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -22,6 +23,7 @@ class OtlpRetrierTest {
   private static final String WHERE = "OTLP/gRPC endpoint http://127.0.0.1:1";
 
   private final List<Long> bounds = new CopyOnWriteArrayList<>();
+  private final AtomicLong clock = new AtomicLong();
   private final CapturedLogs logs = new CapturedLogs();
   private OtlpRetrier retrier;
 
@@ -38,7 +40,7 @@ class OtlpRetrierTest {
     retrier = new OtlpRetrier(WHERE, retryEnabled, initialBackoff, bound -> {
       bounds.add(bound);
       return bound;
-    });
+    }, clock::get);
     return retrier;
   }
 
@@ -119,7 +121,7 @@ class OtlpRetrierTest {
     retrier = new OtlpRetrier(WHERE, true, Duration.ofHours(1), bound -> {
       retryScheduled.countDown();
       return bound;
-    });
+    }, clock::get);
     CompletableResultCode result = retrier.run(answering(calls, Outcome.retryable("UNAVAILABLE", null)), 7);
     assertThat(retryScheduled.await(5, TimeUnit.SECONDS)).isTrue();
     assertThat(result.isDone()).isFalse();
@@ -134,5 +136,34 @@ class OtlpRetrierTest {
     assertThat(late.isDone()).isTrue();
     assertThat(late.isSuccess()).isFalse();
     assertThat(calls).hasValue(1);
+  }
+
+  @Test
+  void dropsAreWarnedAtMostEveryThirtySecondsWithTheCountOfTheOthers() {
+    OtlpRetrier r = retrier(false, Duration.ofMillis(1));
+    AtomicInteger calls = new AtomicInteger();
+    Outcome refused = Outcome.failed("HTTP 400 (bad request)", null);
+    for (int i = 0; i < 3; i++) {
+      assertThat(r.run(answering(calls, refused), 100).join(5, TimeUnit.SECONDS).isSuccess()).isFalse();
+    }
+    assertThat(logs.warnings()).hasSize(1);
+
+    clock.addAndGet(Duration.ofSeconds(29).toNanos());
+    r.run(answering(calls, refused), 100).join(5, TimeUnit.SECONDS);
+    assertThat(logs.warnings()).as("still within 30 s of the first warning").hasSize(1);
+
+    clock.addAndGet(Duration.ofSeconds(2).toNanos());
+    r.run(answering(calls, refused), 100).join(5, TimeUnit.SECONDS);
+    assertThat(logs.warnings()).hasSize(2);
+    assertThat(logs.warnings().get(1)).startsWith("Could not export spans to the " + WHERE + ": HTTP 400")
+        .endsWith("(and 3 more requests, 300 bytes of spans, dropped since the last such warning;"
+            + " at most one warning every 30 s)");
+
+    r.run(answering(calls, refused), 100).join(5, TimeUnit.SECONDS);
+    r.run(answering(calls, refused), 100).join(5, TimeUnit.SECONDS);
+    assertThat(r.run(answering(calls, Outcome.SUCCESS), 100).join(5, TimeUnit.SECONDS).isSuccess()).isTrue();
+    assertThat(logs.warnings()).hasSize(2);
+    assertThat(logs.infos()).containsExactly("Exports to the " + WHERE + " succeed again; 2 more requests"
+        + " (200 bytes of spans) were dropped after the last warning");
   }
 }
