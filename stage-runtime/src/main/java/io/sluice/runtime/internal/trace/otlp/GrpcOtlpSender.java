@@ -82,6 +82,9 @@ final class GrpcOtlpSender implements OtlpSender {
     this.destination = settings.describeEndpoint();
     this.headers = metadata(settings.headers());
     this.channel = NettyChannelBuilder.forAddress(settings.endpoint().getHost(), settings.port(), credentials(settings))
+        // The call's callbacks only decode a few bytes and complete a result: run them on the
+        // transport's thread rather than hand each to an executor thread and wake it.
+        .directExecutor()
         .build();
     this.retrier = new OtlpRetrier(destination, settings.retryEnabled(), initialBackoff);
   }
