@@ -162,7 +162,10 @@ final class Mesh implements AutoCloseable {
     }
   }
 
-  /** Every JSON line of a file sink, replica files included (path, path-1, path-2…). */
+  /**
+   * Every finished JSON line of a file sink, replica files included (path, path-1, path-2…); a
+   * line the sink is still writing is left for the next read.
+   */
   List<JsonNode> readSink(String path) throws IOException {
     Path base = dir.resolve(path);
     List<JsonNode> out = new ArrayList<>();
@@ -175,7 +178,16 @@ final class Mesh implements AutoCloseable {
         String n = p.getFileName().toString();
         return n.equals(name) || (n.startsWith(stem + "-") && n.endsWith(ext));
       }).toList()) {
-        for (String line : Files.readAllLines(p)) {
+        byte[] bytes = Files.readAllBytes(p);
+        // The sink may be writing a line right now: take only the lines it has finished (the
+        // file sink ends every line with a newline), or a test can read half a line of JSON
+        // (or half a UTF-8 character).
+        int complete = bytes.length;
+        while (complete > 0 && bytes[complete - 1] != '\n') {
+          complete--;
+        }
+        String text = new String(bytes, 0, complete, java.nio.charset.StandardCharsets.UTF_8);
+        for (String line : text.split("\n")) {
           if (!line.isBlank()) {
             out.add(JSON.readTree(line));
           }
