@@ -159,6 +159,7 @@ public final class OtlpSpanEncoder {
         for (ResourceGroup g : groups) {
           if (g.resource == res) {
             lastResource = g;
+            break;
           }
         }
         if (lastResource == null) {
@@ -172,6 +173,7 @@ public final class OtlpSpanEncoder {
         for (ScopeGroup g : lastResource.scopes) {
           if (g.scope == sc) {
             lastScope = g;
+            break;
           }
         }
         if (lastScope == null) {
@@ -310,13 +312,10 @@ public final class OtlpSpanEncoder {
         cached = positionValues[i];
       } else {
         cached = cache.get(k);
-        if (i < MAX_POSITIONS) {
-          positionKeys[i] = k;
-          positionValues[i] = cached;
-        }
       }
       CachedValue now = writeKeyValue(ATTRIBUTES, k, v, cached);
       if (i < MAX_POSITIONS) {
+        positionKeys[i] = k;
         positionValues[i] = now;
       }
     });
