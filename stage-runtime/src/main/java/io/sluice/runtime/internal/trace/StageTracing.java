@@ -8,6 +8,8 @@ import io.opentelemetry.sdk.autoconfigure.AutoConfiguredOpenTelemetrySdk;
 import io.opentelemetry.sdk.autoconfigure.spi.ConfigProperties;
 import io.opentelemetry.sdk.resources.Resource;
 import io.opentelemetry.sdk.trace.samplers.Sampler;
+import io.sluice.runtime.internal.trace.otlp.OtlpBatchSpanProcessor;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -32,8 +34,11 @@ import java.util.logging.Logger;
  *       span only for the events it sampled, so the SDK must not apply a second ratio.
  * </ul>
  *
- * <p>Spans go through the SDK's batch span processor (autoconfigure's choice for OTLP), which
- * exports on its own thread; {@link #close} flushes it. The SDK is not registered as {@link
+ * <p>OTLP export ({@code OTEL_TRACES_EXPORTER=otlp}, the default once an endpoint is set) goes
+ * through {@link OtlpBatchSpanProcessor}, a batch span processor under the standard {@code
+ * OTEL_BSP_*} settings that encodes each span as it ends; other exporters autoconfigure names
+ * ({@code console}, ...) keep the SDK's processors. Both export on their own threads; {@link
+ * #close} flushes them. The SDK is not registered as {@link
  * io.opentelemetry.api.GlobalOpenTelemetry}.
  *
  * <p>When no exporter is configured (or {@code OTEL_SDK_DISABLED=true}) tracing is {@linkplain
@@ -79,17 +84,30 @@ public final class StageTracing implements AutoCloseable {
   static StageTracing configure(String stage, String instanceId, Supplier<Map<String, String>> settings) {
     // What the customizer saw of the final settings (it runs once, inside build()).
     boolean[] exporting = new boolean[1];
+    boolean[] otlp = new boolean[1];
     String[] described = new String[1];
     AutoConfiguredOpenTelemetrySdk configured = AutoConfiguredOpenTelemetrySdk.builder()
         .addPropertiesSupplier(settings)
         .addPropertiesCustomizer(config -> {
           Map<String, String> defaults = sluiceDefaults(config);
-          exporting[0] = exports(config, defaults);
-          described[0] = defaults.getOrDefault("otel.traces.exporter", config.getString("otel.traces.exporter"))
-              + ", protocol " + config.getString("otel.exporter.otlp.traces.protocol",
-                  config.getString("otel.exporter.otlp.protocol", "grpc"));
+          String exporters = defaults.getOrDefault("otel.traces.exporter", config.getString("otel.traces.exporter"));
+          exporting[0] = !config.getBoolean("otel.sdk.disabled", false) && exports(exporters);
+          described[0] = exporters + ", protocol " + config.getString("otel.exporter.otlp.traces.protocol",
+              config.getString("otel.exporter.otlp.protocol", "grpc"));
+          // OTLP goes through Sluice's processor (added below), not autoconfigure's exporter.
+          List<String> others = new ArrayList<>();
+          for (String e : exporters.split(",")) {
+            if (e.trim().equals("otlp")) {
+              otlp[0] = true;
+            } else if (!e.isBlank()) {
+              others.add(e.trim());
+            }
+          }
+          defaults.put("otel.traces.exporter", others.isEmpty() ? "none" : String.join(",", others));
           return defaults;
         })
+        .addTracerProviderCustomizer((builder, config) ->
+            otlp[0] && exporting[0] ? builder.addSpanProcessor(OtlpBatchSpanProcessor.create(config)) : builder)
         .addSamplerCustomizer((sampler, config) -> Sampler.parentBased(Sampler.alwaysOn()))
         .addResourceCustomizer((resource, config) -> withSluiceIdentity(resource, stage, instanceId))
         // StageProcess.close() shuts the SDK down after the subtask's last span, from the
@@ -122,13 +140,9 @@ public final class StageTracing implements AutoCloseable {
     return m;
   }
 
-  /** Whether the settings, with the defaults applied, export traces anywhere. */
-  private static boolean exports(ConfigProperties config, Map<String, String> defaults) {
-    if (config.getBoolean("otel.sdk.disabled", false)) {
-      return false;
-    }
-    String exporters = defaults.getOrDefault("otel.traces.exporter", config.getString("otel.traces.exporter"));
-    for (String e : List.of(exporters.split(","))) {
+  /** Whether an {@code otel.traces.exporter} list exports traces anywhere. */
+  private static boolean exports(String exporters) {
+    for (String e : exporters.split(",")) {
       if (!e.isBlank() && !e.trim().equals("none")) {
         return true;
       }

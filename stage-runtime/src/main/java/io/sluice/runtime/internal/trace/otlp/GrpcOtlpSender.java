@@ -269,4 +269,10 @@ final class GrpcOtlpSender implements OtlpSender {
       return length;
     }
   }
+
+  /** The collector this sends to, as log lines name it ("OTLP/gRPC endpoint http://..."). */
+  @Override
+  public String toString() {
+    return destination;
+  }
 }

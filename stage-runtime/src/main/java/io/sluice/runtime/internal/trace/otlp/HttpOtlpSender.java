@@ -165,4 +165,10 @@ final class HttpOtlpSender implements OtlpSender {
     }
     return compressed.toByteArray();
   }
+
+  /** The collector this sends to, as log lines name it ("OTLP/gRPC endpoint http://..."). */
+  @Override
+  public String toString() {
+    return destination;
+  }
 }

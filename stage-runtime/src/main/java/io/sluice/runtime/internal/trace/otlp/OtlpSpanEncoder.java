@@ -31,7 +31,7 @@ import java.util.Map;
  * tracer the same objects); equal objects that are not the same only make more groups, which
  * OTLP allows.
  *
- * <p>Threading: not thread-safe; the exporter calls it for one batch at a time.
+ * <p>Threading: not thread-safe; each thread that encodes has its own encoder.
  */
 public final class OtlpSpanEncoder {
   // ExportTraceServiceRequest
@@ -122,6 +122,25 @@ public final class OtlpSpanEncoder {
 
   /** The request carrying {@code spans}, ready to send. */
   public byte[] encode(Collection<SpanData> spans) {
+    List<EncodedSpan> encoded = new ArrayList<>(spans.size());
+    for (SpanData span : spans) {
+      encoded.add(encodeSpan(span));
+    }
+    return encodeRequest(encoded);
+  }
+
+  /**
+   * One span's {@code Span} message, to be put in a request by {@link #encodeRequest} (possibly by
+   * another encoder, on another thread).
+   */
+  public EncodedSpan encodeSpan(SpanData span) {
+    out.reset();
+    writeSpan(span);
+    return new EncodedSpan(span.getResource(), span.getInstrumentationScopeInfo(), out.toByteArray());
+  }
+
+  /** The request carrying spans encoded by {@link #encodeSpan}, ready to send. */
+  public byte[] encodeRequest(List<EncodedSpan> spans) {
     out.reset();
     for (ResourceGroup r : group(spans)) {
       int rs = out.begin(REQUEST_RESOURCE_SPANS);
@@ -129,10 +148,10 @@ public final class OtlpSpanEncoder {
       for (ScopeGroup s : r.scopes) {
         int ss = out.begin(SCOPE_SPANS);
         writeScope(s.scope);
-        for (SpanData span : s.spans) {
-          int sp = out.begin(SPANS);
-          writeSpan(span);
-          out.end(sp);
+        for (EncodedSpan span : s.spans) {
+          out.tag(SPANS, ProtoWriter.LEN);
+          out.varint32(span.message().length);
+          out.raw(span.message());
         }
         writeNonEmpty(SCOPE_SCHEMA_URL, s.scope.getSchemaUrl());
         out.end(ss);
@@ -143,17 +162,23 @@ public final class OtlpSpanEncoder {
     return out.toByteArray();
   }
 
-  private record ScopeGroup(InstrumentationScopeInfo scope, List<SpanData> spans) {}
+  /**
+   * A span encoded as an OTLP {@code Span} message ({@code message}: its fields, without a tag or
+   * length), with the resource and scope it is to be sent under.
+   */
+  public record EncodedSpan(Resource resource, InstrumentationScopeInfo scope, byte[] message) {}
+
+  private record ScopeGroup(InstrumentationScopeInfo scope, List<EncodedSpan> spans) {}
 
   private record ResourceGroup(Resource resource, List<ScopeGroup> scopes) {}
 
-  private static List<ResourceGroup> group(Collection<SpanData> spans) {
+  private static List<ResourceGroup> group(List<EncodedSpan> spans) {
     List<ResourceGroup> groups = new ArrayList<>(1);
     ResourceGroup lastResource = null;
     ScopeGroup lastScope = null;
-    for (SpanData span : spans) {
-      Resource res = span.getResource();
-      InstrumentationScopeInfo sc = span.getInstrumentationScopeInfo();
+    for (EncodedSpan span : spans) {
+      Resource res = span.resource();
+      InstrumentationScopeInfo sc = span.scope();
       if (lastResource == null || lastResource.resource != res) {
         lastResource = null;
         for (ResourceGroup g : groups) {
