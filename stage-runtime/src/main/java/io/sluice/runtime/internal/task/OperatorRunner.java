@@ -146,7 +146,7 @@ public final class OperatorRunner<KIn, VIn, KOut, VOut> implements OperatorConte
     boolean traced = spans != null && ProcessSpans.sampled(event) && spans.start(event);
     try {
       if (raw != null) {
-        raw.process(event, traced ? tracingOut : out);
+        raw.process(event, spans == null ? out : tracingOut);
         return;
       }
       Record<KIn, VIn> record;
@@ -187,7 +187,7 @@ public final class OperatorRunner<KIn, VIn, KOut, VOut> implements OperatorConte
         if (TraceWire.eventSampled(array, batch.offset(i), batch.length(i))) {
           processRawSampled(batch.eventBytes(i));
         } else {
-          raw.processRaw(batch.eventBytes(i), out);
+          raw.processRaw(batch.eventBytes(i), tracingOut);
         }
       }
       return;
@@ -221,7 +221,7 @@ public final class OperatorRunner<KIn, VIn, KOut, VOut> implements OperatorConte
       traced = false; // the operator takes the bytes as they are, as it would untraced
     }
     if (!traced) {
-      raw.processRaw(bytes, out);
+      raw.processRaw(bytes, tracingOut);
       return;
     }
     try {
@@ -452,15 +452,25 @@ public final class OperatorRunner<KIn, VIn, KOut, VOut> implements OperatorConte
     out.emit(OutputTag.DEAD_LETTER, dead);
   }
 
-  /** Sends what a raw operator emits on the context of the active span (see ProcessSpans#retrace). */
+  /**
+   * What a raw operator emits through when the process traces: while a span is active, on that
+   * span's context (see ProcessSpans#retrace); otherwise unchanged. It is given for every event,
+   * sampled or not, so that the operator's emit call sees one emitter type per process: a second
+   * type for the sampled 1% cost the JIT its inlining of the whole emit path (docs/tracing.md,
+   * "Cost").
+   */
   private final class RetracingEmitter implements RawOperator.Emitter {
     @Override
     public void emit(String output, Event event) {
-      out.emit(output, spans.retrace(event));
+      out.emit(output, spans.active() ? spans.retrace(event) : event);
     }
 
     @Override
     public void emitRaw(String output, com.google.protobuf.ByteString event) {
+      if (!spans.active()) {
+        out.emitRaw(output, event);
+        return;
+      }
       Object retraced = spans.retrace(event);
       if (retraced instanceof com.google.protobuf.ByteString bytes) {
         out.emitRaw(output, bytes);
