@@ -185,7 +185,7 @@ public final class OperatorRunner<KIn, VIn, KOut, VOut> implements OperatorConte
       byte[] array = batch.array();
       for (int i = 0; i < n; i++) {
         if (TraceWire.eventSampled(array, batch.offset(i), batch.length(i))) {
-          processRawSampled(batch.eventBytes(i));
+          processRawSampled(array, batch.offset(i), batch.length(i), batch.eventBytes(i));
         } else {
           raw.processRaw(batch.eventBytes(i), tracingOut);
         }
@@ -212,14 +212,13 @@ public final class OperatorRunner<KIn, VIn, KOut, VOut> implements OperatorConte
     }
   }
 
-  /** A sampled event for an operator that takes bytes: parsed once, to start its span. */
-  private void processRawSampled(com.google.protobuf.ByteString bytes) {
-    boolean traced;
-    try {
-      traced = spans.start(Event.parseFrom(bytes));
-    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
-      traced = false; // the operator takes the bytes as they are, as it would untraced
-    }
+  /**
+   * A sampled event for an operator that takes bytes, {@code bytes} = {@code array[offset, offset +
+   * length)}: its span starts from the context read in place. A malformed event gets no span; the
+   * operator takes the bytes as they are, as it would untraced.
+   */
+  private void processRawSampled(byte[] array, int offset, int length, com.google.protobuf.ByteString bytes) {
+    boolean traced = spans.startWire(array, offset, length);
     if (!traced) {
       raw.processRaw(bytes, tracingOut);
       return;
@@ -256,7 +255,7 @@ public final class OperatorRunner<KIn, VIn, KOut, VOut> implements OperatorConte
           ? ProcessSpans.sampled(current) && spans.start(current)
           : codec.lastTraceAt() >= 0
               && TraceWire.sampled(batch.array(), codec.lastTraceAt(), codec.lastTraceLength())
-              && spans.start(currentEvent());
+              && spans.startWire(batch.array(), batch.offset(i), batch.length(i));
     }
     try {
       runOperator(record);

@@ -19,6 +19,7 @@ import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.context.Context;
 import io.sluice.proto.v1.Event;
 import io.sluice.proto.v1.TraceContext;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
 /**
@@ -95,22 +96,52 @@ public final class ProcessSpans {
   }
 
   /**
+   * Starts the span of a sampled input event given in its wire form, {@code b[offset, offset +
+   * length)}, as {@link #start(Event)} does but without parsing the event: its ids, trace state and
+   * event id are read where they lie.
+   *
+   * @return false (and no span) when the event carries no valid context, or is malformed
+   */
+  public boolean startWire(byte[] b, int offset, int length) {
+    long trace = TraceWire.locate(b, offset, length);
+    if (trace < 0) {
+      return false;
+    }
+    int at = (int) (trace >>> 32);
+    int len = (int) trace;
+    int traceIdAt = TraceWire.traceIdAt(b, at, len);
+    int spanIdAt = TraceWire.spanIdAt(b, at, len);
+    if (traceIdAt < 0 || spanIdAt < 0) {
+      return false;
+    }
+    return startChild(Arrays.copyOfRange(b, traceIdAt, traceIdAt + 16), Arrays.copyOfRange(b, spanIdAt, spanIdAt + 8),
+        string(b, TraceWire.traceStateAt(b, at, len)), string(b, TraceWire.idAt(b, offset, length)));
+  }
+
+  /** The UTF-8 text at a {@code (position << 32) | length} TraceWire gave; "" for -1. */
+  private static String string(byte[] b, long where) {
+    return where < 0 ? "" : new String(b, (int) (where >>> 32), (int) where, StandardCharsets.UTF_8);
+  }
+
+  /**
    * Starts a span that is the child of {@code parent} (a client's context at the ingest).
    *
    * @return false (and no span) when {@code parent} is not a valid context
    */
   public boolean startChild(TraceContext parent, String messageId) {
-    if (span != null) {
-      throw new IllegalStateException("a process span is already active");
-    }
+    requireNoSpan();
     if (parent.getTraceId().size() != 16 || parent.getSpanId().size() != 8) {
       return false;
     }
+    return startChild(parent.getTraceId().toByteArray(), parent.getSpanId().toByteArray(), parent.getTraceState(),
+        messageId);
+  }
+
+  private boolean startChild(byte[] parentTraceId, byte[] parentSpanId, String traceState, String messageId) {
+    requireNoSpan();
     SpanContext remote = SpanContext.createFromRemoteParent(
-        TraceId.fromBytes(parent.getTraceId().toByteArray()),
-        SpanId.fromBytes(parent.getSpanId().toByteArray()),
-        TraceFlags.getSampled(),
-        traceState(parent.getTraceState()));
+        TraceId.fromBytes(parentTraceId), SpanId.fromBytes(parentSpanId), TraceFlags.getSampled(),
+        traceState(traceState));
     if (!remote.isValid()) {
       return false;
     }
@@ -120,10 +151,14 @@ public final class ProcessSpans {
 
   /** Starts a root span, for a source that decided to sample a new trace. */
   public void startRoot(String messageId) {
+    requireNoSpan();
+    begin(tracer.spanBuilder(spanName).setNoParent(), messageId);
+  }
+
+  private void requireNoSpan() {
     if (span != null) {
       throw new IllegalStateException("a process span is already active");
     }
-    begin(tracer.spanBuilder(spanName).setNoParent(), messageId);
   }
 
   private void begin(SpanBuilder builder, String messageId) {

@@ -17,6 +17,8 @@ public final class TraceWire {
   private static final int TRACE_ID_TAG = TraceContext.TRACE_ID_FIELD_NUMBER << 3 | 2;
   private static final int SPAN_ID_TAG = TraceContext.SPAN_ID_FIELD_NUMBER << 3 | 2;
   private static final int FLAGS_TAG = TraceContext.TRACE_FLAGS_FIELD_NUMBER << 3;
+  private static final int TRACE_STATE_TAG = TraceContext.TRACE_STATE_FIELD_NUMBER << 3 | 2;
+  private static final int ID_TAG = Event.ID_FIELD_NUMBER << 3 | 2;
 
   private TraceWire() {}
 
@@ -26,13 +28,7 @@ public final class TraceWire {
    * the field occurs more than once (protobuf merges them), the last one.
    */
   public static long locate(byte[] b, int offset, int length) {
-    int end = offset + length;
-    int at = lastValueAt(b, offset, end, TRACE_TAG);
-    if (at < 0) {
-      return -1;
-    }
-    long n = varint(b, at, end); // the length lastValueAt has already checked
-    return ((long) (int) n << 32) | (n >>> 32);
+    return valueAt(b, offset, offset + length, TRACE_TAG);
   }
 
   /**
@@ -86,6 +82,34 @@ public final class TraceWire {
   /** The position of the 8-byte span id in the TraceContext at {@code b[at, at + length)}, or -1. */
   public static int spanIdAt(byte[] b, int at, int length) {
     return bytesFieldAt(b, at, length, SPAN_ID_TAG, 8);
+  }
+
+  /**
+   * Where the event id (the value of the last {@code id} field) of the event at {@code b[offset,
+   * offset + length)} lies: {@code (position << 32) | length}, or -1 when it has none or the bytes
+   * are malformed.
+   */
+  public static long idAt(byte[] b, int offset, int length) {
+    return valueAt(b, offset, offset + length, ID_TAG);
+  }
+
+  /**
+   * Where the trace state (the value of the last {@code trace_state} field) of the TraceContext at
+   * {@code b[at, at + length)} lies: {@code (position << 32) | length}, or -1 when it has none or
+   * the bytes are malformed.
+   */
+  public static long traceStateAt(byte[] b, int at, int length) {
+    return valueAt(b, at, at + length, TRACE_STATE_TAG);
+  }
+
+  /** As {@link #locate}, for the length-delimited field {@code wantedTag} of the message at {@code b[p, end)}. */
+  private static long valueAt(byte[] b, int p, int end, int wantedTag) {
+    int at = lastValueAt(b, p, end, wantedTag);
+    if (at < 0) {
+      return -1;
+    }
+    long n = varint(b, at, end); // the length lastValueAt has already checked
+    return ((long) (int) n << 32) | (n >>> 32);
   }
 
   /** Where the last occurrence of a bytes field's value lies, if it has the expected size; or -1. */

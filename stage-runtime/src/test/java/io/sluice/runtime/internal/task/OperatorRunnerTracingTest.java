@@ -106,6 +106,7 @@ class OperatorRunnerTracingTest {
 
     SpanData span = single();
     assertProcessSpan(span, "pass", "e-1", sampled);
+    assertThat(span.getSpanContext().getTraceState().get("k")).as("read from the bytes").isEqualTo("v");
     assertThat(sent).hasSize(3);
     assertThat(sent.get(0).getTrace()).isEqualTo(unsampled);
     assertCarries(sent.get(1), span, sampled);

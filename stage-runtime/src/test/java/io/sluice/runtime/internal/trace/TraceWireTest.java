@@ -93,6 +93,34 @@ class TraceWireTest {
     }
   }
 
+  @Test
+  void findsTheEventIdAndTheTraceStateWhereTheyLie() {
+    Event e = Event.newBuilder().setId("évènement-7").setKey(ByteString.copyFromUtf8("k"))
+        .setPayload(ByteString.copyFrom(new byte[200])).setTrace(sampled).build();
+    byte[] prefix = {9, 9};
+    byte[] b = concat(prefix, e.toByteArray());
+    assertThat(text(b, TraceWire.idAt(b, prefix.length, b.length - prefix.length))).isEqualTo("évènement-7");
+    long trace = TraceWire.locate(b, prefix.length, b.length - prefix.length);
+    assertThat(text(b, TraceWire.traceStateAt(b, (int) (trace >>> 32), (int) trace))).isEqualTo("a=b");
+
+    // None there, or cut short: not found.
+    byte[] bare = Event.newBuilder().setTrace(unsampled).build().toByteArray();
+    assertThat(TraceWire.idAt(bare, 0, bare.length)).isEqualTo(-1);
+    long bareTrace = TraceWire.locate(bare, 0, bare.length);
+    assertThat(TraceWire.traceStateAt(bare, (int) (bareTrace >>> 32), (int) bareTrace)).isEqualTo(-1);
+    assertThat(TraceWire.idAt(b, prefix.length, 5)).isEqualTo(-1);
+
+    // A field given twice: the last one, as a parse keeps.
+    byte[] twice = concat(Event.newBuilder().setId("first").build().toByteArray(),
+        Event.newBuilder().setId("second").build().toByteArray());
+    assertThat(text(twice, TraceWire.idAt(twice, 0, twice.length))).isEqualTo("second");
+  }
+
+  private static String text(byte[] b, long where) {
+    assertThat(where).isNotNegative();
+    return new String(b, (int) (where >>> 32), (int) where, java.nio.charset.StandardCharsets.UTF_8);
+  }
+
   private static byte[] concat(byte[] a, byte[] b) {
     byte[] c = Arrays.copyOf(a, a.length + b.length);
     System.arraycopy(b, 0, c, a.length, b.length);
