@@ -22,10 +22,13 @@ import java.util.concurrent.ConcurrentHashMap;
  * every process, sampled from /proc while the run lasts.
  *
  * <p>Usage: {@code MeshBenchmark [--hops 1|2] [--events N] [--payload BYTES] [--batch EVENTS] [--runs R] [--jvm
- * "OPTS"] [--checkpoints INTERVAL] [--trace-ratio R] [--otlp-protocol grpc|http/protobuf]}; with {@code --checkpoints 1s} the pipeline takes an
+ * "OPTS"] [--checkpoints INTERVAL] [--trace-ratio R] [--otlp-protocol grpc|http/protobuf] [--cpu-load SHARE]};
+ * with {@code --checkpoints 1s} the pipeline takes an
  * exactly-once checkpoint every second into a temporary folder. With {@code --trace-ratio R} every stage
  * exports traces over OTLP/gRPC to a receiver in this process (which counts spans and discards them), and
- * the generator samples a ratio R of its events (0 measures the cost of tracing being on at all).
+ * the generator samples a ratio R of its events (0 measures the cost of tracing being on at all). With
+ * {@code --cpu-load 0.05} a thread of this process takes 5% of the machine's CPU while the run goes
+ * on (see {@link CpuLoad}): what any other load of that size costs the pipeline.
  */
 public final class MeshBenchmark {
   /** Small, fixed footprints: the budget is 512 MB RSS for three stage processes together. */
@@ -52,6 +55,7 @@ public final class MeshBenchmark {
     String checkpoints = null;
     Double traceRatio = null;
     String otlpProtocol = "grpc";
+    Double cpuLoad = null;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--hops" -> hops = Integer.parseInt(args[++i]);
@@ -63,23 +67,37 @@ public final class MeshBenchmark {
         case "--checkpoints" -> checkpoints = args[++i];
         case "--trace-ratio" -> traceRatio = Double.parseDouble(args[++i]);
         case "--otlp-protocol" -> otlpProtocol = args[++i];
+        case "--cpu-load" -> cpuLoad = Double.parseDouble(args[++i]);
         default -> throw new IllegalArgumentException("unknown option " + args[i]
             + " (use --hops, --events, --payload, --batch, --runs, --jvm, --checkpoints, --trace-ratio,"
-            + " --otlp-protocol)");
+            + " --otlp-protocol, --cpu-load)");
       }
     }
     for (int r = 1; r <= runs; r++) {
       if (traceRatio == null) {
         double cpuBefore = ownCpuSeconds();
-        print(r, run(hops, events, payload, batch, jvm, checkpoints));
+        CpuLoad load = CpuLoad.start(cpuLoad);
+        Result res;
+        try {
+          res = run(hops, events, payload, batch, jvm, checkpoints);
+        } finally {
+          CpuLoad.stop(load);
+        }
+        print(r, res);
         System.out.printf(Locale.ROOT, "  benchmark (this JVM) CPU %5.1f s%n", ownCpuSeconds() - cpuBefore);
         continue;
       }
       try (SpanCounter spans = SpanCounter.start()) {
         // The receiver runs in this JVM on the same cores as the stages: show what it took.
         double cpuBefore = ownCpuSeconds();
-        Result res = run(hops, events, payload, batch, jvm, checkpoints, traceRatio, otlpProtocol,
-            spans.endpoint(otlpProtocol));
+        CpuLoad load = CpuLoad.start(cpuLoad);
+        Result res;
+        try {
+          res = run(hops, events, payload, batch, jvm, checkpoints, traceRatio, otlpProtocol,
+              spans.endpoint(otlpProtocol));
+        } finally {
+          CpuLoad.stop(load);
+        }
         print(r, res);
         // One span per sampled event at each of the hops + 1 stages.
         spans.print(traceRatio, res.events(), hops + 1, ownCpuSeconds() - cpuBefore);
