@@ -454,9 +454,8 @@ public final class OperatorRunner<KIn, VIn, KOut, VOut> implements OperatorConte
   /**
    * What a raw operator emits through when the process traces: while a span is active, on that
    * span's context (see ProcessSpans#retrace); otherwise unchanged. It is given for every event,
-   * sampled or not, so that the operator's emit call sees one emitter type per process: a second
-   * type for the sampled 1% cost the JIT its inlining of the whole emit path (docs/tracing.md,
-   * "Cost").
+   * sampled or not, so that the operator's emit call sees one emitter type per process, which the
+   * JIT can inline, rather than the router for most events and this for the sampled few.
    */
   private final class RetracingEmitter implements RawOperator.Emitter {
     @Override

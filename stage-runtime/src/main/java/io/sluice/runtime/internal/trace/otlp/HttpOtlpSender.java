@@ -166,7 +166,7 @@ final class HttpOtlpSender implements OtlpSender {
     return compressed.toByteArray();
   }
 
-  /** The collector this sends to, as log lines name it ("OTLP/gRPC endpoint http://..."). */
+  /** The collector this sends to, as log lines name it ("OTLP/HTTP endpoint http://..."). */
   @Override
   public String toString() {
     return destination;
