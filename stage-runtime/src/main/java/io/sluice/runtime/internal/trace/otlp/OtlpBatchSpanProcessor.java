@@ -18,6 +18,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -108,6 +109,14 @@ public final class OtlpBatchSpanProcessor implements SpanProcessor {
    * @throws ConfigurationException naming the setting when a value is out of range
    */
   public static OtlpBatchSpanProcessor create(ConfigProperties config) {
+    return create(config, () -> OtlpSender.create(OtlpSettings.from(config)));
+  }
+
+  /**
+   * As {@link #create(ConfigProperties)}, sending through the sender {@code sender} supplies
+   * (benchmarks: one that drops what it is given); it is made once the settings are known good.
+   */
+  public static OtlpBatchSpanProcessor create(ConfigProperties config, Supplier<OtlpSender> sender) {
     Duration delay = config.getDuration("otel.bsp.schedule.delay", Duration.ofMillis(5000));
     int queueSize = config.getInt("otel.bsp.max.queue.size", 2048);
     int batchSize = config.getInt("otel.bsp.max.export.batch.size", 512);
@@ -132,8 +141,7 @@ public final class OtlpBatchSpanProcessor implements SpanProcessor {
       LOG.warning("OTEL_BSP_MAX_EXPORT_BATCH_SIZE=" + batchSize + " is more than OTEL_BSP_MAX_QUEUE_SIZE="
           + queueSize + "; exporting batches of " + queueSize);
     }
-    OtlpSender sender = OtlpSender.create(OtlpSettings.from(config));
-    return new OtlpBatchSpanProcessor(sender, delay, queueSize, batchSize, timeout, System::nanoTime);
+    return new OtlpBatchSpanProcessor(sender.get(), delay, queueSize, batchSize, timeout, System::nanoTime);
   }
 
   @Override
