@@ -57,7 +57,6 @@ import java.util.logging.Logger;
  */
 public final class OtlpBatchSpanProcessor implements SpanProcessor {
   private static final Logger LOG = Logger.getLogger(OtlpBatchSpanProcessor.class.getName());
-  static final Duration QUEUE_WARNING_INTERVAL = Duration.ofSeconds(30);
 
   private final OtlpSender sender;
   private final long scheduleDelayNanos;
@@ -268,13 +267,17 @@ public final class OtlpBatchSpanProcessor implements SpanProcessor {
     return ok;
   }
 
-  /** Logs spans the full queue dropped: at most once every {@link #QUEUE_WARNING_INTERVAL}. */
+  /**
+   * Logs spans the full queue dropped: at most once every {@link DropWarnings#INTERVAL}, as the
+   * sender's warnings. Not through {@link DropWarnings} itself, which takes a lock and may log on
+   * the caller's thread: queue drops happen on the subtask, which only counts them.
+   */
   private void warnOfQueueDrops() {
     if (droppedQueueFull.get() == 0) {
       return;
     }
     long now = nanoTime.getAsLong();
-    if (queueWarned && now - lastQueueWarningNanos < QUEUE_WARNING_INTERVAL.toNanos()) {
+    if (queueWarned && now - lastQueueWarningNanos < DropWarnings.INTERVAL.toNanos()) {
       return;
     }
     long dropped = droppedQueueFull.getAndSet(0);
@@ -284,7 +287,7 @@ public final class OtlpBatchSpanProcessor implements SpanProcessor {
     LOG.log(Level.WARNING, "Dropped " + dropped + " spans" + (again ? " since the last such warning" : "")
         + ": the export queue (OTEL_BSP_MAX_QUEUE_SIZE=" + maxQueueSize + ") was full, because spans end faster"
         + " than " + sender + " takes them. Sample fewer events at the source, or raise the queue size for"
-        + " bursts (at most one such warning every " + QUEUE_WARNING_INTERVAL.toSeconds() + " s)");
+        + " bursts (at most one such warning every " + DropWarnings.INTERVAL.toSeconds() + " s)");
   }
 
   @Override
