@@ -9,11 +9,13 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Collectors;
 
 /**
  * The end-to-end mesh benchmark: a generator stage, {@code hops - 1} pass-through stages and a
@@ -43,7 +45,8 @@ public final class MeshBenchmark {
   public record Result(
       int hops, long events, double eventsPerSecond, long p50Micros, long p99Micros,
       Map<String, Long> peakRss, long stagesRssTotal, double wallSeconds,
-      Map<String, Double> cpuSeconds, double flowSeconds, double steadyEventsPerSecond) {}
+      Map<String, Double> cpuSeconds, double flowSeconds, double steadyEventsPerSecond,
+      List<Double> quarterEventsPerSecond) {}
 
   public static void main(String[] args) throws Exception {
     int hops = 2;
@@ -119,6 +122,10 @@ public final class MeshBenchmark {
     r.peakRss().forEach((k, v) -> System.out.printf(Locale.ROOT, "  %-14s peak RSS %6.1f MB, CPU %5.1f s%n",
         k, v / 1e6, r.cpuSeconds().getOrDefault(k, 0.0)));
     System.out.printf(Locale.ROOT, "  events flowed for %.1f s (first to last event at the sink)%n", r.flowSeconds());
+    if (!r.quarterEventsPerSecond().isEmpty()) {
+      System.out.printf(Locale.ROOT, "  events/s by quarter of the run: %s%n", r.quarterEventsPerSecond().stream()
+          .map(v -> String.format(Locale.ROOT, "%,.0f", v)).collect(Collectors.joining(" / ")));
+    }
     System.out.printf(Locale.ROOT, "  peak RSS stages total %6.1f MB%n", r.stagesRssTotal() / 1e6);
   }
 
@@ -215,7 +222,13 @@ public final class MeshBenchmark {
     cpu.forEach((k, v) -> cpuSeconds.put(k, v / 100.0));
     return new Result(hops, rep.get("events").asLong(), rep.get("eventsPerSecond").asDouble(),
         rep.get("p50Micros").asLong(), rep.get("p99Micros").asLong(), sorted, stagesTotal, wall,
-        cpuSeconds, rep.get("seconds").asDouble(), rep.get("steadyEventsPerSecond").asDouble());
+        cpuSeconds, rep.get("seconds").asDouble(), rep.get("steadyEventsPerSecond").asDouble(), quarters(rep));
+  }
+
+  private static List<Double> quarters(JsonNode report) {
+    List<Double> rates = new ArrayList<>();
+    report.path("quarterEventsPerSecond").forEach(n -> rates.add(n.asDouble()));
+    return rates;
   }
 
   /** utime + stime of a process in clock ticks (USER_HZ, 100 on Linux). */

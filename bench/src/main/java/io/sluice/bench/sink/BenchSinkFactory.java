@@ -107,6 +107,18 @@ public final class BenchSinkFactory implements StageFactory {
       } else {
         json.put("steadyEventsPerSecond", 0);
       }
+      // The rate over each quarter of the marks: shows whether a run has settled by its second
+      // half (a JIT still compiling a rarely run path shows as a rate that still climbs).
+      var quarters = json.putArray("quarterEventsPerSecond");
+      if (marks >= 8) {
+        for (int q = 0; q < 4; q++) {
+          int a = q * marks / 4;
+          int b = (q + 1) * marks / 4 - 1;
+          double from = a == 0 ? firstNanos : millionMarks.get(a - 1);
+          double events = a == 0 ? 1_000_000.0 * (b + 1) - 1 : 1_000_000.0 * (b - a + 1);
+          quarters.add(events / ((millionMarks.get(b) - from) / 1e9));
+        }
+      }
       json.put("latencyCount", latencyMicros.getTotalCount());
       json.put("p50Micros", latencyMicros.getValueAtPercentile(50));
       json.put("p99Micros", latencyMicros.getValueAtPercentile(99));
