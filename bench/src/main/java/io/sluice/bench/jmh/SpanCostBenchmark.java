@@ -7,7 +7,7 @@ import io.opentelemetry.sdk.trace.SdkTracerProvider;
 import io.opentelemetry.sdk.trace.data.SpanData;
 import io.opentelemetry.sdk.autoconfigure.spi.internal.DefaultConfigProperties;
 import io.opentelemetry.sdk.trace.export.SimpleSpanProcessor;
-import io.opentelemetry.sdk.trace.export.SpanExporter;
+import io.sluice.bench.mesh.CollectingSpanExporter;
 import io.sluice.proto.v1.Event;
 import io.sluice.runtime.internal.trace.ProcessSpans;
 import io.sluice.runtime.internal.trace.StageTracing;
@@ -17,8 +17,6 @@ import io.sluice.runtime.internal.trace.otlp.OtlpSender;
 import io.sluice.runtime.internal.trace.otlp.OtlpSpanEncoder;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.util.ArrayList;
-import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -60,7 +58,7 @@ public class SpanCostBenchmark {
   private ByteString eventWire;
   private LowAllocationTraceRequestMarshaler marshaler;
   private final OtlpSpanEncoder encoder = new OtlpSpanEncoder();
-  private final List<SpanData> batch = new ArrayList<>();
+  private final CollectingSpanExporter collected = new CollectingSpanExporter();
 
   @Setup
   public void setup() {
@@ -89,25 +87,7 @@ public class SpanCostBenchmark {
     spans = ProcessSpans.create(StageTracing.using(provider), "relay", 0);
     // The same spans as data, for the request half.
     dataProvider = SdkTracerProvider.builder()
-        .addSpanProcessor(SimpleSpanProcessor.create(new SpanExporter() {
-          @Override
-          public CompletableResultCode export(Collection<SpanData> spans) {
-            synchronized (batch) {
-              batch.addAll(spans);
-            }
-            return CompletableResultCode.ofSuccess();
-          }
-
-          @Override
-          public CompletableResultCode flush() {
-            return CompletableResultCode.ofSuccess();
-          }
-
-          @Override
-          public CompletableResultCode shutdown() {
-            return CompletableResultCode.ofSuccess();
-          }
-        }))
+        .addSpanProcessor(SimpleSpanProcessor.create(collected))
         .build();
     dataSpans = ProcessSpans.create(StageTracing.using(dataProvider), "relay", 0);
     event = Event.newBuilder()
@@ -139,14 +119,12 @@ public class SpanCostBenchmark {
 
   /** 512 ended spans (one default export batch), made on the first call. */
   private List<SpanData> batch512() {
-    synchronized (batch) {
-      while (batch.size() < 512) {
-        dataSpans.startWire(eventBytes, 0, eventBytes.length);
-        dataSpans.retrace(eventWire);
-        dataSpans.end();
-      }
-      return List.copyOf(batch.subList(0, 512));
+    while (collected.count() < 512) {
+      dataSpans.startWire(eventBytes, 0, eventBytes.length);
+      dataSpans.retrace(eventWire);
+      dataSpans.end();
     }
+    return collected.first(512);
   }
 
   /** The exporter's half with the stages' encoder, for 512 spans: divide by 512. */
