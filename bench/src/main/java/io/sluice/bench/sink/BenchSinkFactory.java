@@ -91,6 +91,16 @@ public final class BenchSinkFactory implements StageFactory {
       }
     }
 
+    /**
+     * Events a second from million-mark {@code after} to million-mark {@code to} (indexes into
+     * {@code millionMarks}); {@code after} -1 means from the first event.
+     */
+    private double rateBetweenMarks(int after, int to) {
+      double from = after < 0 ? firstNanos : millionMarks.get(after);
+      double events = after < 0 ? 1_000_000.0 * (to + 1) - 1 : 1_000_000.0 * (to - after);
+      return events / ((millionMarks.get(to) - from) / 1e9);
+    }
+
     @Override
     public void close() {
       lastNanos = System.nanoTime(); // the last event has just arrived: its drain ends the stream
@@ -101,9 +111,7 @@ public final class BenchSinkFactory implements StageFactory {
       json.put("eventsPerSecond", seconds > 0 ? events / seconds : 0);
       int marks = millionMarks.size();
       if (marks >= 4) {
-        int from = marks / 2;
-        double steadySeconds = (millionMarks.get(marks - 1) - millionMarks.get(from - 1)) / 1e9;
-        json.put("steadyEventsPerSecond", (marks - from) * 1_000_000 / steadySeconds);
+        json.put("steadyEventsPerSecond", rateBetweenMarks(marks / 2 - 1, marks - 1));
       } else {
         json.put("steadyEventsPerSecond", 0);
       }
@@ -112,11 +120,7 @@ public final class BenchSinkFactory implements StageFactory {
       var quarters = json.putArray("quarterEventsPerSecond");
       if (marks >= 8) {
         for (int q = 0; q < 4; q++) {
-          int a = q * marks / 4;
-          int b = (q + 1) * marks / 4 - 1;
-          double from = a == 0 ? firstNanos : millionMarks.get(a - 1);
-          double events = a == 0 ? 1_000_000.0 * (b + 1) - 1 : 1_000_000.0 * (b - a + 1);
-          quarters.add(events / ((millionMarks.get(b) - from) / 1e9));
+          quarters.add(rateBetweenMarks(q * marks / 4 - 1, (q + 1) * marks / 4 - 1));
         }
       }
       json.put("latencyCount", latencyMicros.getTotalCount());
