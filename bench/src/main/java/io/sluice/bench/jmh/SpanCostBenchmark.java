@@ -12,6 +12,7 @@ import io.sluice.proto.v1.Event;
 import io.sluice.runtime.internal.trace.ProcessSpans;
 import io.sluice.runtime.internal.trace.StageTracing;
 import io.sluice.runtime.internal.trace.TraceOrigin;
+import io.sluice.runtime.internal.trace.TraceWire;
 import io.sluice.runtime.internal.trace.otlp.OtlpBatchSpanProcessor;
 import io.sluice.runtime.internal.trace.otlp.OtlpSender;
 import io.sluice.runtime.internal.trace.otlp.OtlpSpanEncoder;
@@ -34,8 +35,9 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * What one sampled event's {@code process} span costs a stage, in its two halves: on the subtask
- * thread ({@code spanOnTheSubtask}: start the span from the event's bytes, retrace the output,
- * end it into the stages' batch span processor, which encodes it there and queues its bytes) and
+ * thread ({@code spanOnTheSubtask}: find the event sampled, start its span from its bytes, retrace
+ * the output, end it into the stages' batch span processor, which encodes it there and queues its
+ * bytes) and
  * on the processor's thread (put 512 spans in an OTLP request). The second half is measured with
  * the stages' encoder ({@code encode512Spans}: each span encoded, then the request) and, for
  * comparison, with the SDK's OTLP exporter's marshaler in its low-allocation mode ({@code
@@ -111,7 +113,8 @@ public class SpanCostBenchmark {
   /** The subtask's half: the span of one sampled event, and its output's bytes retraced. */
   @Benchmark
   public Object spanOnTheSubtask() {
-    spans.startWire(eventBytes, 0, eventBytes.length);
+    // As a pass-through stage takes a batch's event: found sampled, then its span started from there.
+    spans.startWire(eventBytes, 0, eventBytes.length, TraceWire.sampledTraceAt(eventBytes, 0, eventBytes.length));
     Object out = spans.retrace(eventWire);
     spans.end();
     return out;

@@ -184,8 +184,9 @@ public final class OperatorRunner<KIn, VIn, KOut, VOut> implements OperatorConte
       }
       byte[] array = batch.array();
       for (int i = 0; i < n; i++) {
-        if (TraceWire.eventSampled(array, batch.offset(i), batch.length(i))) {
-          processRawSampled(array, batch.offset(i), batch.length(i), batch.eventBytes(i));
+        long trace = TraceWire.sampledTraceAt(array, batch.offset(i), batch.length(i));
+        if (trace >= 0) {
+          processRawSampled(array, batch.offset(i), batch.length(i), trace, batch.eventBytes(i));
         } else {
           raw.processRaw(batch.eventBytes(i), tracingOut);
         }
@@ -214,11 +215,13 @@ public final class OperatorRunner<KIn, VIn, KOut, VOut> implements OperatorConte
 
   /**
    * A sampled event for an operator that takes bytes, {@code bytes} = {@code array[offset, offset +
-   * length)}: its span starts from the context read in place. A malformed event gets no span; the
-   * operator takes the bytes as they are, as it would untraced.
+   * length)}, its trace context at {@code trace} (as TraceWire gives it): its span starts from the
+   * context read in place. A malformed event gets no span; the operator takes the bytes as they
+   * are, as it would untraced.
    */
-  private void processRawSampled(byte[] array, int offset, int length, com.google.protobuf.ByteString bytes) {
-    boolean traced = spans.startWire(array, offset, length);
+  private void processRawSampled(byte[] array, int offset, int length, long trace,
+      com.google.protobuf.ByteString bytes) {
+    boolean traced = spans.startWire(array, offset, length, trace);
     if (!traced) {
       raw.processRaw(bytes, tracingOut);
       return;
@@ -255,7 +258,8 @@ public final class OperatorRunner<KIn, VIn, KOut, VOut> implements OperatorConte
           ? ProcessSpans.sampled(current) && spans.start(current)
           : codec.lastTraceAt() >= 0
               && TraceWire.sampled(batch.array(), codec.lastTraceAt(), codec.lastTraceLength())
-              && spans.startWire(batch.array(), batch.offset(i), batch.length(i));
+              && spans.startWire(batch.array(), batch.offset(i), batch.length(i),
+                  ((long) codec.lastTraceAt() << 32) | codec.lastTraceLength());
     }
     try {
       runOperator(record);

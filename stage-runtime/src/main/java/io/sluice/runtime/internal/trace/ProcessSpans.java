@@ -103,7 +103,15 @@ public final class ProcessSpans {
    * @return false (and no span) when the event carries no valid context, or is malformed
    */
   public boolean startWire(byte[] b, int offset, int length) {
-    long trace = TraceWire.locate(b, offset, length);
+    return startWire(b, offset, length, TraceWire.locate(b, offset, length));
+  }
+
+  /**
+   * As {@link #startWire(byte[], int, int)}, with where the event's trace context lies already
+   * known ({@code trace} as {@link TraceWire#locate} gives it; -1 for none), as the scan that found
+   * the event sampled gives it: the event is not scanned for it again.
+   */
+  public boolean startWire(byte[] b, int offset, int length, long trace) {
     if (trace < 0) {
       return false;
     }
@@ -145,14 +153,15 @@ public final class ProcessSpans {
     if (!remote.isValid()) {
       return false;
     }
-    begin(tracer.spanBuilder(spanName).setParent(Context.root().with(Span.wrap(remote))), messageId);
+    // A child is in its parent's trace: the id is at hand in bytes (the SDK keeps it in hex).
+    begin(tracer.spanBuilder(spanName).setParent(Context.root().with(Span.wrap(remote))), messageId, parentTraceId);
     return true;
   }
 
   /** Starts a root span, for a source that decided to sample a new trace. */
   public void startRoot(String messageId) {
     requireNoSpan();
-    begin(tracer.spanBuilder(spanName).setNoParent(), messageId);
+    begin(tracer.spanBuilder(spanName).setNoParent(), messageId, null);
   }
 
   private void requireNoSpan() {
@@ -161,7 +170,8 @@ public final class ProcessSpans {
     }
   }
 
-  private void begin(SpanBuilder builder, String messageId) {
+  /** Starts the span; {@code traceIdBytes} is its trace id when the caller has it, else null. */
+  private void begin(SpanBuilder builder, String messageId, byte[] traceIdBytes) {
     Span s = builder
         .setSpanKind(SpanKind.CONSUMER)
         .setAllAttributes(common)
@@ -169,7 +179,7 @@ public final class ProcessSpans {
         .startSpan();
     SpanContext c = s.getSpanContext();
     span = s;
-    traceId = c.getTraceIdBytes();
+    traceId = traceIdBytes != null ? traceIdBytes : c.getTraceIdBytes();
     spanId = c.getSpanIdBytes();
     spanIdWire = UnsafeByteOperations.unsafeWrap(spanId);
   }

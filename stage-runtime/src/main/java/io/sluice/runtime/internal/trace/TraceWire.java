@@ -43,16 +43,25 @@ public final class TraceWire {
    * would merge the two); no writer produces that, and the cost would only be a missing span.
    */
   public static boolean eventSampled(byte[] b, int offset, int length) {
+    return sampledTraceAt(b, offset, length) >= 0;
+  }
+
+  /**
+   * As {@link #eventSampled}, but saying where the sampled context lies: {@code (position << 32) |
+   * length} as {@link #locate} gives it, or -1 when the event carries no sampled context (or is
+   * malformed). A sampled event's span then starts from that position without a second scan.
+   */
+  public static long sampledTraceAt(byte[] b, int offset, int length) {
     int end = offset + length;
     if (length >= 30 && b[end - 30] == TRACE_TAG && b[end - 29] == 28 && idsAt(b, end - 28)) {
-      return false;
+      return -1;
     }
     if (length >= 32 && b[end - 32] == TRACE_TAG && b[end - 31] == 30 && idsAt(b, end - 30)
         && b[end - 2] == FLAGS_TAG && b[end - 1] >= 0) {
-      return (b[end - 1] & 1) != 0;
+      return (b[end - 1] & 1) != 0 ? ((long) (end - 30) << 32) | 30 : -1;
     }
     long trace = locate(b, offset, length);
-    return trace >= 0 && sampled(b, (int) (trace >>> 32), (int) trace);
+    return trace >= 0 && sampled(b, (int) (trace >>> 32), (int) trace) ? trace : -1;
   }
 
   /** Whether a TraceContext's trace id (16 bytes) and span id (8 bytes) fields start at {@code p}. */
@@ -60,10 +69,22 @@ public final class TraceWire {
     return b[p] == TRACE_ID_TAG && b[p + 1] == 16 && b[p + 18] == SPAN_ID_TAG && b[p + 19] == 8;
   }
 
+  /**
+   * Whether the TraceContext at {@code b[at, at + length)} is in the shape protobuf writes for one
+   * without a trace state: the ids (28 bytes), or the ids and a one-byte flags varint (30). Its
+   * fields then lie at fixed places, and there is nothing to scan for.
+   */
+  private static boolean canonical(byte[] b, int at, int length) {
+    return (length == 28 || length == 30 && b[at + 28] == FLAGS_TAG && b[at + 29] >= 0) && idsAt(b, at);
+  }
+
   /** The sampled flag of the TraceContext message at {@code b[at, at + length)}; false if malformed. */
   public static boolean sampled(byte[] b, int at, int length) {
     if (length == 28 && idsAt(b, at)) {
       return false; // the ids and nothing else: proto3 left the zero flags out
+    }
+    if (canonical(b, at, length)) {
+      return (b[at + 29] & 1) != 0; // the ids and a one-byte flags varint
     }
     int end = at + length;
     int flags = lastValueAt(b, at, end, FLAGS_TAG);
@@ -76,11 +97,17 @@ public final class TraceWire {
 
   /** The position of the 16-byte trace id in the TraceContext at {@code b[at, at + length)}, or -1. */
   public static int traceIdAt(byte[] b, int at, int length) {
+    if (canonical(b, at, length)) {
+      return at + 2;
+    }
     return bytesFieldAt(b, at, length, TRACE_ID_TAG, 16);
   }
 
   /** The position of the 8-byte span id in the TraceContext at {@code b[at, at + length)}, or -1. */
   public static int spanIdAt(byte[] b, int at, int length) {
+    if (canonical(b, at, length)) {
+      return at + 20;
+    }
     return bytesFieldAt(b, at, length, SPAN_ID_TAG, 8);
   }
 
@@ -99,6 +126,9 @@ public final class TraceWire {
    * the bytes are malformed.
    */
   public static long traceStateAt(byte[] b, int at, int length) {
+    if (canonical(b, at, length)) {
+      return -1;
+    }
     return valueAt(b, at, at + length, TRACE_STATE_TAG);
   }
 

@@ -77,6 +77,22 @@ class TraceWireTest {
       boolean truth = event.hasTrace() && (event.getTrace().getTraceFlags() & 1) != 0;
       assertThat(TraceWire.eventSampled(b, prefix.length, b.length - prefix.length))
           .as("event %d: %s", i, event).isEqualTo(truth);
+      long at = TraceWire.sampledTraceAt(b, prefix.length, b.length - prefix.length);
+      if (!truth) {
+        assertThat(at).as("event %d", i).isEqualTo(-1);
+        continue;
+      }
+      // Where the scan finds it, and the ids and state read there (the canonical shapes from
+      // fixed places, the rest by scanning the context) are the parse's.
+      assertThat(at).as("event %d", i).isEqualTo(TraceWire.locate(b, prefix.length, b.length - prefix.length));
+      int pos = (int) (at >>> 32);
+      int len = (int) at;
+      int traceAt = TraceWire.traceIdAt(b, pos, len);
+      int spanAt = TraceWire.spanIdAt(b, pos, len);
+      assertThat(Arrays.copyOfRange(b, traceAt, traceAt + 16)).isEqualTo(event.getTrace().getTraceId().toByteArray());
+      assertThat(Arrays.copyOfRange(b, spanAt, spanAt + 8)).isEqualTo(event.getTrace().getSpanId().toByteArray());
+      long state = TraceWire.traceStateAt(b, pos, len);
+      assertThat(state < 0 ? "" : text(b, state)).isEqualTo(event.getTrace().getTraceState());
     }
   }
 
