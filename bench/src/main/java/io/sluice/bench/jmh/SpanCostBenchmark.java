@@ -37,11 +37,10 @@ import org.openjdk.jmh.annotations.Warmup;
  * What one sampled event's {@code process} span costs a stage, in its two halves: on the subtask
  * thread ({@code spanOnTheSubtask}: find the event sampled, start its span from its bytes, retrace
  * the output, end it into the stages' batch span processor, which encodes it there and queues its
- * bytes) and
- * on the processor's thread (put 512 spans in an OTLP request). The second half is measured with
- * the stages' encoder ({@code encode512Spans}: each span encoded, then the request) and, for
- * comparison, with the SDK's OTLP exporter's marshaler in its low-allocation mode ({@code
- * marshal512Spans}). The floor under MeshBenchmark's {@code --trace-ratio} figures: at 1% of 2.5M
+ * bytes) and on the processor's thread (put 512 spans in an OTLP request). The second half is
+ * measured with the stages' encoder ({@code encode512Spans}: each span encoded, then the
+ * request) and, for comparison, with the SDK's OTLP exporter's marshaler in its low-allocation
+ * mode ({@code marshal512Spans}). The floor under MeshBenchmark's {@code --trace-ratio} figures: at 1% of 2.5M
  * events/s through three stages, 75,000 spans a second.
  */
 @State(Scope.Thread)

@@ -80,11 +80,9 @@ public final class TraceWire {
 
   /** The sampled flag of the TraceContext message at {@code b[at, at + length)}; false if malformed. */
   public static boolean sampled(byte[] b, int at, int length) {
-    if (length == 28 && idsAt(b, at)) {
-      return false; // the ids and nothing else: proto3 left the zero flags out
-    }
     if (canonical(b, at, length)) {
-      return (b[at + 29] & 1) != 0; // the ids and a one-byte flags varint
+      // The ids alone (proto3 left the zero flags out), or the ids and a one-byte flags varint.
+      return length == 30 && (b[at + 29] & 1) != 0;
     }
     int end = at + length;
     int flags = lastValueAt(b, at, end, FLAGS_TAG);
