@@ -118,14 +118,15 @@ public final class OtlpTransportBenchmark {
    * processor does; at most {@code rate} a second when it is above zero.
    */
   private static void send(OtlpSender sender, byte[] request, int count, double rate) throws InterruptedException {
-    ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor();
+    // Paced sends wait for the ticker's permits; back to back there is no ticker (and no thread).
+    ScheduledExecutorService ticker = rate > 0 ? Executors.newSingleThreadScheduledExecutor() : null;
     try {
       Semaphore ticks = new Semaphore(0);
-      if (rate > 0) {
+      if (ticker != null) {
         ticker.scheduleAtFixedRate(ticks::release, 0, Math.round(1e9 / rate), TimeUnit.NANOSECONDS);
       }
       for (int i = 0; i < count; i++) {
-        if (rate > 0) {
+        if (ticker != null) {
           ticks.acquire();
         }
         CompletableResultCode result = sender.send(request).join(10, TimeUnit.SECONDS);
@@ -134,7 +135,9 @@ public final class OtlpTransportBenchmark {
         }
       }
     } finally {
-      ticker.shutdownNow();
+      if (ticker != null) {
+        ticker.shutdownNow();
+      }
     }
   }
 
