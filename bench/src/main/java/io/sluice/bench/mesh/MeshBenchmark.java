@@ -103,7 +103,7 @@ public final class MeshBenchmark {
         }
         print(r, res);
         // One span per sampled event at each of the hops + 1 stages.
-        spans.print(traceRatio, res.events(), hops + 1, ownCpuSeconds() - cpuBefore);
+        spans.print(traceRatio, res.events(), hops + 1, "sluice-gen", ownCpuSeconds() - cpuBefore);
       }
     }
   }

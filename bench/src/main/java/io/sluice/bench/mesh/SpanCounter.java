@@ -17,6 +17,7 @@ import io.opentelemetry.proto.collector.trace.v1.TraceServiceGrpc;
 import io.opentelemetry.proto.common.v1.AnyValue;
 import io.opentelemetry.proto.common.v1.InstrumentationScope;
 import io.opentelemetry.proto.common.v1.KeyValue;
+import io.opentelemetry.proto.resource.v1.Resource;
 import io.opentelemetry.proto.trace.v1.ResourceSpans;
 import io.opentelemetry.proto.trace.v1.ScopeSpans;
 import io.opentelemetry.proto.trace.v1.Span;
@@ -26,6 +27,7 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.util.Locale;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -71,6 +73,8 @@ final class SpanCounter implements AutoCloseable {
   private final AtomicLong spans = new AtomicLong();
   private final AtomicLong requests = new AtomicLong();
   private final AtomicLong bytes = new AtomicLong();
+  // Spans by the service.name of their resource: "sluice-<stage>" for a stage's.
+  private final ConcurrentHashMap<String, AtomicLong> byService = new ConcurrentHashMap<>();
   private Server server;
   private HttpServer http;
 
@@ -86,7 +90,7 @@ final class SpanCounter implements AutoCloseable {
         .build();
     ServerServiceDefinition service = ServerServiceDefinition.builder(TraceServiceGrpc.SERVICE_NAME)
         .addMethod(export, ServerCalls.asyncUnaryCall((request, response) -> {
-          c.spans.addAndGet(countSpans(request));
+          c.spans.addAndGet(countSpans(request, c.byService));
           c.requests.incrementAndGet();
           c.bytes.addAndGet(request.length);
           response.onNext(EMPTY_RESPONSE);
@@ -102,7 +106,7 @@ final class SpanCounter implements AutoCloseable {
     c.http.createContext("/v1/traces", exchange -> {
       try (exchange) {
         byte[] request = exchange.getRequestBody().readAllBytes();
-        c.spans.addAndGet(countSpans(request));
+        c.spans.addAndGet(countSpans(request, c.byService));
         c.requests.incrementAndGet();
         c.bytes.addAndGet(request.length);
         exchange.getResponseHeaders().set("Content-Type", "application/x-protobuf");
@@ -136,12 +140,13 @@ final class SpanCounter implements AutoCloseable {
       // method after some 5,000 to 10,000 calls).
       for (int i = 0; i < 12_000; i++) {
         stub.export(request);
-        countSpans(bytes);
+        countSpans(bytes, byService);
       }
     } finally {
       channel.shutdownNow();
     }
     spans.set(0);
+    byService.clear();
     requests.set(0);
     this.bytes.set(0);
     System.out.printf(Locale.ROOT, "  (the OTLP receiver warmed up in %.1f s)%n", (System.nanoTime() - t0) / 1e9);
@@ -173,38 +178,73 @@ final class SpanCounter implements AutoCloseable {
 
   /** The number of spans in a serialized ExportTraceServiceRequest. */
   static long countSpans(byte[] request) {
+    return countSpans(request, null);
+  }
+
+  /**
+   * As {@link #countSpans(byte[])}, adding each resource's spans to {@code byService} under its
+   * {@code service.name} ("" when it has none); null: count only.
+   */
+  static long countSpans(byte[] request, ConcurrentHashMap<String, AtomicLong> byService) {
     try {
-      return count(CodedInputStream.newInstance(request), ExportTraceServiceRequest.RESOURCE_SPANS_FIELD_NUMBER,
-          2);
+      CodedInputStream in = CodedInputStream.newInstance(request);
+      long n = 0;
+      for (int tag; (tag = in.readTag()) != 0; ) {
+        if (!isMessage(tag, ExportTraceServiceRequest.RESOURCE_SPANS_FIELD_NUMBER)) {
+          in.skipField(tag);
+          continue;
+        }
+        int limit = in.pushLimit(in.readRawVarint32());
+        String service = "";
+        long spans = 0;
+        for (int t; (t = in.readTag()) != 0; ) {
+          if (isMessage(t, ResourceSpans.RESOURCE_FIELD_NUMBER) && byService != null) {
+            service = serviceName(in.readByteArray());
+          } else if (isMessage(t, ResourceSpans.SCOPE_SPANS_FIELD_NUMBER)) {
+            int scope = in.pushLimit(in.readRawVarint32());
+            spans += countFields(in, ScopeSpans.SPANS_FIELD_NUMBER);
+            in.popLimit(scope);
+          } else {
+            in.skipField(t);
+          }
+        }
+        in.popLimit(limit);
+        n += spans;
+        if (byService != null) {
+          byService.computeIfAbsent(service, k -> new AtomicLong()).addAndGet(spans);
+        }
+      }
+      return n;
     } catch (IOException e) {
       throw new UncheckedIOException("malformed ExportTraceServiceRequest", e);
     }
   }
 
-  /**
-   * Counts the spans below {@code in}: at depth 2 the messages of {@code field} are resource spans,
-   * at 1 scope spans, and at 0 the field's occurrences are the spans themselves.
-   */
-  private static long count(CodedInputStream in, int field, int depth) throws IOException {
+  private static boolean isMessage(int tag, int field) {
+    return WireFormat.getTagFieldNumber(tag) == field
+        && WireFormat.getTagWireType(tag) == WireFormat.WIRETYPE_LENGTH_DELIMITED;
+  }
+
+  /** The occurrences of message field {@code field} up to the current limit, skipped over. */
+  private static long countFields(CodedInputStream in, int field) throws IOException {
     long n = 0;
-    while (true) {
-      int tag = in.readTag();
-      if (tag == 0) {
-        return n;
-      }
-      if (WireFormat.getTagFieldNumber(tag) != field
-          || WireFormat.getTagWireType(tag) != WireFormat.WIRETYPE_LENGTH_DELIMITED) {
-        in.skipField(tag);
-      } else if (depth == 0) {
+    for (int tag; (tag = in.readTag()) != 0; ) {
+      if (isMessage(tag, field)) {
         n++;
-        in.skipField(tag);
-      } else {
-        int limit = in.pushLimit(in.readRawVarint32());
-        n += count(in, depth == 2 ? ResourceSpans.SCOPE_SPANS_FIELD_NUMBER : ScopeSpans.SPANS_FIELD_NUMBER,
-            depth - 1);
-        in.popLimit(limit);
+      }
+      in.skipField(tag);
+    }
+    return n;
+  }
+
+  /** The {@code service.name} of a serialized Resource; "" when it has none. Once per request. */
+  private static String serviceName(byte[] resource) throws IOException {
+    for (KeyValue kv : Resource.parseFrom(resource).getAttributesList()) {
+      if (kv.getKey().equals("service.name")) {
+        return kv.getValue().getStringValue();
       }
     }
+    return "";
   }
 
   /** Where the stages export to (OTEL_EXPORTER_OTLP_ENDPOINT) over {@code protocol}. */
@@ -225,22 +265,37 @@ final class SpanCounter implements AutoCloseable {
   }
 
   /**
-   * Prints what was received against what sampling at {@code ratio} of {@code events} gives with
-   * {@code spansPerEvent} stages recording a span for each sampled event, and the CPU this JVM
-   * (receiver and benchmark) took. Each event is sampled by chance, so the count of sampled
-   * events is binomial: within 3 sigma of the mean is chance, not loss.
+   * Prints what was received and checks it: every event the source sampled should have given
+   * {@code spansPerEvent} spans, one from each stage that records one, so the source's own spans
+   * (those of service {@code source}, one per sampled event) say exactly how many to expect.
+   * How many the source sampled is checked against {@code ratio} of {@code events}: each event is
+   * sampled by chance, so that count is binomial, and within 3 sigma of the mean is chance. Also
+   * prints the CPU this JVM (receiver and benchmark) took.
    */
-  void print(double ratio, long events, int spansPerEvent, double ownCpuSeconds) {
-    double expected = ratio * events * spansPerEvent;
-    double threeSigma = 3 * Math.sqrt(events * ratio * (1 - ratio)) * spansPerEvent;
-    double missing = expected - spans();
-    System.out.printf(Locale.ROOT, "  tracing at ratio %s: %,d spans received, %,.0f ± %,.0f expected (%s),"
-            + " %,d export requests, %,.1f MB%n",
-        ratio, spans(), expected, threeSigma,
-        missing > threeSigma ? String.format(Locale.ROOT, "%,.0f lost, %.1f%%", missing, 100 * missing / expected)
-            : "none lost beyond chance",
-        requests(), bytes() / 1e6);
+  void print(double ratio, long events, int spansPerEvent, String source, double ownCpuSeconds) {
+    long sampled = spansOf(source);
+    long expected = sampled * spansPerEvent;
+    long lost = expected - spans();
+    double mean = ratio * events;
+    double threeSigma = 3 * Math.sqrt(events * ratio * (1 - ratio));
+    StringBuilder by = new StringBuilder();
+    new java.util.TreeMap<>(byService).forEach((k, v) -> by.append(by.length() == 0 ? "" : "; ")
+        .append(k.isEmpty() ? "(no service.name)" : k).append(' ').append(String.format(Locale.ROOT, "%,d", v.get())));
+    System.out.printf(Locale.ROOT, "  tracing at ratio %s: %,d spans received (%s), %,d export requests, %,.1f MB%n",
+        ratio, spans(), by, requests(), bytes() / 1e6);
+    System.out.printf(Locale.ROOT, "  %s sampled %,d events (%,.0f ± %,.0f expected at this ratio%s); %s%n",
+        source, sampled, mean, threeSigma, Math.abs(sampled - mean) > threeSigma ? ": BEYOND CHANCE" : "",
+        lost == 0 ? "every one of their " + String.format(Locale.ROOT, "%,d", expected) + " spans arrived"
+            : lost > 0 ? String.format(Locale.ROOT, "%,d of their %,d spans lost (%.2f%%)", lost, expected,
+                100.0 * lost / expected)
+            : String.format(Locale.ROOT, "%,d spans more than their %,d", -lost, expected));
     System.out.printf(Locale.ROOT, "  benchmark and receiver (this JVM) CPU %5.1f s%n", ownCpuSeconds);
+  }
+
+  /** The spans received from {@code service} (by its resource's service.name). */
+  long spansOf(String service) {
+    AtomicLong n = byService.get(service);
+    return n == null ? 0 : n.get();
   }
 
   /** The bytes of the requests received (uncompressed). */

@@ -67,7 +67,7 @@ public final class WindowBenchmark {
       try (SpanCounter spans = SpanCounter.start()) {
         double cpuBefore = MeshBenchmark.ownCpuSeconds();
         run(r, events, keys, window, replicas, jvm, checkpoints, traceRatio, spans.endpoint("grpc"));
-        spans.print(traceRatio, events, 2, MeshBenchmark.ownCpuSeconds() - cpuBefore);
+        spans.print(traceRatio, events, 2, "sluice-gen", MeshBenchmark.ownCpuSeconds() - cpuBefore);
       }
     }
   }
