@@ -37,6 +37,14 @@ final class ProtoWriter {
     return Arrays.copyOf(buf, pos);
   }
 
+  /**
+   * What was written, without a copy when it fills the buffer exactly (a writer made with the
+   * exact size of what it is to hold); the writer must not be written to afterwards.
+   */
+  byte[] filled() {
+    return pos == buf.length ? buf : toByteArray();
+  }
+
   /** A copy of the bytes written from {@code from} to the current position. */
   byte[] copyFrom(int from) {
     return Arrays.copyOfRange(buf, from, pos);
@@ -176,6 +184,17 @@ final class ProtoWriter {
       v >>>= 7;
     }
     buf[at] = (byte) v;
+  }
+
+  /** The length of {@code s} in UTF-8, as {@link #stringField} writes it. */
+  static int utf8Length(String s) {
+    int n = s.length();
+    for (int i = 0; i < n; i++) {
+      if (s.charAt(i) >= 0x80) {
+        return s.getBytes(StandardCharsets.UTF_8).length;
+      }
+    }
+    return n;
   }
 
   static int varintSize(int v) {

@@ -133,6 +133,41 @@ class OtlpSpanEncoderTest {
     assertThat(span.getAttributesList()).hasSize(2);
   }
 
+  /**
+   * Spans of two processes' resources, interleaved, with scopes that have schema URLs (one not
+   * ASCII) and spans big enough that every nested length takes several bytes: the request's sizes
+   * are added up before it is written, and must match what is written.
+   */
+  @Test
+  void spansOfTwoResourcesAndManyScopesAreGroupedWithTheirSizes() throws Exception {
+    InMemorySpanExporter otherSpans = InMemorySpanExporter.create();
+    try (SdkTracerProvider other = SdkTracerProvider.builder()
+        .setResource(Resource.create(Attributes.of(AttributeKey.stringKey("service.name"), "sluice-other"),
+            "https://example.com/schémas/2"))
+        .addSpanProcessor(SimpleSpanProcessor.create(otherSpans))
+        .build()) {
+      Tracer a = provider.tracerBuilder("scope-a").setSchemaUrl("https://example.com/schémas/1").build();
+      Tracer b = provider.get("scope-b");
+      Tracer c = other.get("scope-c");
+      List<SpanData> batch = new ArrayList<>();
+      for (int i = 0; i < 300; i++) {
+        Tracer t = i % 3 == 0 ? a : i % 3 == 1 ? b : c;
+        t.spanBuilder("span " + i).setAttribute(MESSAGE_ID, "m".repeat(i + 1)).startSpan().end();
+        batch.addAll(i % 3 == 2 ? otherSpans.getFinishedSpanItems() : spans.getFinishedSpanItems());
+        spans.reset();
+        otherSpans.reset();
+      }
+      ByteArrayOutputStream sdk = new ByteArrayOutputStream();
+      TraceRequestMarshaler.create(batch).writeBinaryTo(sdk);
+      ExportTraceServiceRequest expected = normalized(ExportTraceServiceRequest.parseFrom(sdk.toByteArray()));
+      byte[] request = encoder.encode(batch);
+      ExportTraceServiceRequest actual = normalized(ExportTraceServiceRequest.parseFrom(request));
+      assertThat(actual.getResourceSpansList()).hasSize(2);
+      assertThat(actual).isEqualTo(expected);
+      assertThat(request).hasSize(actual.getSerializedSize());
+    }
+  }
+
   @Test
   void anEmptyBatchIsAnEmptyRequest() {
     assertThat(encoder.encode(List.of())).isEmpty();
@@ -147,9 +182,15 @@ class OtlpSpanEncoderTest {
     assertThat(actual).isEqualTo(expected);
   }
 
-  /** Scopes in name order: the SDK groups through a hash map, so its order is arbitrary. */
+  /**
+   * Resources and scopes in name order: the SDK groups through hash maps, so its order is
+   * arbitrary.
+   */
   private static ExportTraceServiceRequest normalized(ExportTraceServiceRequest request) {
     ExportTraceServiceRequest.Builder b = request.toBuilder();
+    List<ResourceSpans> resources = new ArrayList<>(b.getResourceSpansList());
+    resources.sort(Comparator.comparing(r -> r.getResource().toString()));
+    b.clearResourceSpans().addAllResourceSpans(resources);
     for (ResourceSpans.Builder rs : b.getResourceSpansBuilderList()) {
       List<ScopeSpans> scopes = new ArrayList<>(rs.getScopeSpansList());
       scopes.sort(Comparator.comparing(s -> s.getScope().getName()));
