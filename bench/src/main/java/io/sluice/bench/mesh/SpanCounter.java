@@ -27,6 +27,7 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.util.Locale;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -176,14 +177,9 @@ final class SpanCounter implements AutoCloseable {
         .build();
   }
 
-  /** The number of spans in a serialized ExportTraceServiceRequest. */
-  static long countSpans(byte[] request) {
-    return countSpans(request, null);
-  }
-
   /**
-   * As {@link #countSpans(byte[])}, adding each resource's spans to {@code byService} under its
-   * {@code service.name} ("" when it has none); null: count only.
+   * The number of spans in a serialized ExportTraceServiceRequest; adds each resource's spans to
+   * {@code byService} under its {@code service.name} ("" when it has none).
    */
   static long countSpans(byte[] request, ConcurrentHashMap<String, AtomicLong> byService) {
     try {
@@ -198,7 +194,7 @@ final class SpanCounter implements AutoCloseable {
         String service = "";
         long spans = 0;
         for (int t; (t = in.readTag()) != 0; ) {
-          if (isMessage(t, ResourceSpans.RESOURCE_FIELD_NUMBER) && byService != null) {
+          if (isMessage(t, ResourceSpans.RESOURCE_FIELD_NUMBER)) {
             service = serviceName(in.readByteArray());
           } else if (isMessage(t, ResourceSpans.SCOPE_SPANS_FIELD_NUMBER)) {
             int scope = in.pushLimit(in.readRawVarint32());
@@ -210,9 +206,7 @@ final class SpanCounter implements AutoCloseable {
         }
         in.popLimit(limit);
         n += spans;
-        if (byService != null) {
-          byService.computeIfAbsent(service, k -> new AtomicLong()).addAndGet(spans);
-        }
+        byService.computeIfAbsent(service, k -> new AtomicLong()).addAndGet(spans);
       }
       return n;
     } catch (IOException e) {
@@ -279,12 +273,12 @@ final class SpanCounter implements AutoCloseable {
     double mean = ratio * events;
     double threeSigma = 3 * Math.sqrt(events * ratio * (1 - ratio));
     StringBuilder by = new StringBuilder();
-    new java.util.TreeMap<>(byService).forEach((k, v) -> by.append(by.length() == 0 ? "" : "; ")
+    new TreeMap<>(byService).forEach((k, v) -> by.append(by.length() == 0 ? "" : "; ")
         .append(k.isEmpty() ? "(no service.name)" : k).append(' ').append(String.format(Locale.ROOT, "%,d", v.get())));
     System.out.printf(Locale.ROOT, "  tracing at ratio %s: %,d spans received (%s), %,d export requests, %,.1f MB%n",
         ratio, spans(), by, requests(), bytes() / 1e6);
     System.out.printf(Locale.ROOT, "  %s sampled %,d events (%,.0f ± %,.0f expected at this ratio%s); %s%n",
-        source, sampled, mean, threeSigma, Math.abs(sampled - mean) > threeSigma ? ": BEYOND CHANCE" : "",
+        source, sampled, mean, threeSigma, Math.abs(sampled - mean) > threeSigma ? ": beyond chance" : "",
         lost == 0 ? "every one of their " + String.format(Locale.ROOT, "%,d", expected) + " spans arrived"
             : lost > 0 ? String.format(Locale.ROOT, "%,d of their %,d spans lost (%.2f%%)", lost, expected,
                 100.0 * lost / expected)

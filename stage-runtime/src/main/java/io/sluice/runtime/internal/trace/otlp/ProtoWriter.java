@@ -39,7 +39,7 @@ final class ProtoWriter {
 
   /**
    * What was written, without a copy when it fills the buffer exactly (a writer made with the
-   * exact size of what it is to hold); the writer must not be written to afterwards.
+   * exact size of what it is to hold); the writer must not be used afterwards.
    */
   byte[] filled() {
     return pos == buf.length ? buf : toByteArray();
