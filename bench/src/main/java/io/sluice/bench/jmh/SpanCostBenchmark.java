@@ -60,6 +60,8 @@ public class SpanCostBenchmark {
   private ByteString eventWire;
   private LowAllocationTraceRequestMarshaler marshaler;
   private final OtlpSpanEncoder encoder = new OtlpSpanEncoder();
+  // 512 spans as they are queued when they end, for request512Spans.
+  private List<OtlpSpanEncoder.EncodedSpan> encoded512;
   private final CollectingSpanExporter collected = new CollectingSpanExporter();
 
   @Setup
@@ -149,8 +151,6 @@ public class SpanCostBenchmark {
   public int request512Spans() {
     return encoder.encodeRequest(encoded512).length;
   }
-
-  private List<OtlpSpanEncoder.EncodedSpan> encoded512;
 
   /** The exporter's half with the SDK's marshaler, for 512 spans: divide by 512. */
   @Benchmark

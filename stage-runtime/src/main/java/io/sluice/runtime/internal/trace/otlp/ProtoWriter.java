@@ -38,11 +38,17 @@ final class ProtoWriter {
   }
 
   /**
-   * What was written, without a copy when it fills the buffer exactly (a writer made with the
-   * exact size of what it is to hold); the writer must not be used afterwards.
+   * What was written, without a copy, by a writer made with the exact size of what it was to hold;
+   * the writer must not be used afterwards.
+   *
+   * @throws IllegalStateException when what was written is not that size (a message sized in
+   *     advance whose lengths would then be wrong)
    */
   byte[] filled() {
-    return pos == buf.length ? buf : toByteArray();
+    if (pos != buf.length) {
+      throw new IllegalStateException("wrote " + pos + " bytes where " + buf.length + " were sized");
+    }
+    return buf;
   }
 
   /** A copy of the bytes written from {@code from} to the current position. */
